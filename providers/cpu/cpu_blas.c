@@ -1,0 +1,154 @@
+/*
+ * cpu_blas.c — OpenBLAS, loaded at run time so that its kernel choice can be
+ * made before it initialises. Debian's OpenBLAS 0.3.21 does not recognise
+ * some recent CPUs and falls back to its slowest kernels; OpenBLAS reads
+ * OPENBLAS_CORETYPE once, when it is loaded. So: if the variable is unset
+ * and the CPU has the features of a core type OpenBLAS knows, set it to that
+ * core type before loading. A value the user or machine already set is never
+ * changed (some machines set it on purpose: old builds compute wrong results
+ * on their processors). What was chosen, and why, is reported in the device
+ * properties.
+ *
+ * OpenBLAS's own threads are set to 1: the provider splits GEMMs over its
+ * own pool, which follows the session's thread count.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+static const char *cpu_best_coretype(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
+}
+
+void cpu_blas_load(cpu_blas *b, const prism_host_api *host) {
+    memset(b, 0, sizeof *b);
+    const char *preset = getenv("OPENBLAS_CORETYPE");
+    char chosen[64] = "";
+    /* Only when OpenBLAS is not in the process yet can the choice matter. */
+    void *already = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+    if (already) dlclose(already);
+    if (!preset && !already) {
+        const char *best = cpu_best_coretype();
+        if (best && setenv("OPENBLAS_CORETYPE", best, 0) == 0) snprintf(chosen, sizeof chosen, "%s", best);
+    }
+    b->dl = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!b->dl) b->dl = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
+    if (b->dl) b->sgemm = (cpu_sgemm_fn)(uintptr_t)dlsym(b->dl, "cblas_sgemm");
+    if (!b->sgemm) {
+        snprintf(b->description, sizeof b->description,
+                 "blas=none (OpenBLAS not found: using the provider's own GEMM, much slower)");
+        if (b->dl) dlclose(b->dl);
+        b->dl = NULL;
+        if (host) host->log(NULL, PRISM_LOG_WARNING, "cpu provider: OpenBLAS not found; GEMM will be slow");
+        return;
+    }
+    void (*set_threads)(int) = (void (*)(int))(uintptr_t)dlsym(b->dl, "openblas_set_num_threads");
+    char *(*corename)(void) = (char *(*)(void))(uintptr_t)dlsym(b->dl, "openblas_get_corename");
+    char *(*config)(void) = (char *(*)(void))(uintptr_t)dlsym(b->dl, "openblas_get_config");
+    if (set_threads) set_threads(1);
+    const char *core = corename ? corename() : "unknown";
+    snprintf(b->description, sizeof b->description, "blas=%s\nblas_core=%s\nblas_coretype_source=%s",
+             config ? config() : "OpenBLAS", core,
+             preset ? "OPENBLAS_CORETYPE set before Prism (kept)"
+             : *chosen ? "chosen by Prism from the CPU's features (OPENBLAS_CORETYPE was unset)"
+             : already ? "OpenBLAS was already loaded in this process"
+                       : "OpenBLAS's own detection");
+}
+
+void cpu_blas_unload(cpu_blas *b) {
+    if (b->dl) dlclose(b->dl);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- GEMM split over the instance's pool --------------------------------- */
+
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+
+typedef struct gemm_job {
+    cpu_sgemm_fn fn;
+    bool ta, tb, split_n;
+    int64_t m, n, k, lda, ldb, ldc, block;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} gemm_job;
+
+/* The provider's own GEMM, used only when OpenBLAS is missing: correct,
+ * cache-friendly enough (i-k-j order), not fast. */
+static void fallback_sgemm(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    for (int64_t i = m0; i < m1; i++) {
+        float *crow = j->c + i * j->ldc;
+        for (int64_t x = n0; x < n1; x++) crow[x] = j->beta == 0.0f ? 0.0f : crow[x] * j->beta;
+        for (int64_t p = 0; p < j->k; p++) {
+            float av = j->alpha * (j->ta ? j->a[p * j->lda + i] : j->a[i * j->lda + p]);
+            if (av == 0.0f) continue;
+            if (!j->tb) {
+                const float *brow = j->b + p * j->ldb;
+                for (int64_t x = n0; x < n1; x++) crow[x] += av * brow[x];
+            } else {
+                for (int64_t x = n0; x < n1; x++) crow[x] += av * j->b[x * j->ldb + p];
+            }
+        }
+    }
+}
+
+static void gemm_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    if (m1 <= m0 || n1 <= n0) return;
+    if (!j->fn) {
+        fallback_sgemm(j, m0, m1, n0, n1);
+        return;
+    }
+    const float *a = j->ta ? j->a + m0 : j->a + m0 * j->lda;
+    const float *b = j->tb ? j->b + n0 * j->ldb : j->b + n0;
+    j->fn(CBLAS_ROW_MAJOR, j->ta ? CBLAS_TRANS : CBLAS_NO_TRANS, j->tb ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)(m1 - m0),
+          (int)(n1 - n0), (int)j->k, j->alpha, a, (int)j->lda, b, (int)j->ldb, j->beta, j->c + m0 * j->ldc + n0,
+          (int)j->ldc);
+}
+
+static void gemm_task(void *arg, int64_t begin, int64_t end) {
+    const gemm_job *j = arg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t lo = t * j->block, hi = lo + j->block;
+        if (j->split_n) gemm_block(j, 0, j->m, lo, hi < j->n ? hi : j->n);
+        else gemm_block(j, lo, hi < j->m ? hi : j->m, 0, j->n);
+    }
+}
+
+void cpu_sgemm(cpu_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+               int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    gemm_job j = {.fn = ctx->inst->prov->blas.sgemm, .ta = trans_a, .tb = trans_b, .m = m, .n = n, .k = k,
+                  .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
+    /* OpenBLAS takes int sizes; larger problems use the portable loop. */
+    const int64_t lim = 0x7fffffff;
+    if (m > lim || n > lim || k > lim || lda > lim || ldb > lim || ldc > lim) j.fn = NULL;
+    if (k <= 0) { /* C = beta * C */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t x = 0; x < n; x++) c[i * ldc + x] = beta == 0.0f ? 0.0f : c[i * ldc + x] * beta;
+        return;
+    }
+    int threads = cpu_threads(ctx);
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    if (threads <= 1 || flops < 2e6) {
+        gemm_block(&j, 0, m, 0, n);
+        return;
+    }
+    /* Split the larger of M and N into blocks, a multiple of 16 wide so the
+     * BLAS micro-kernels stay aligned with the cut. */
+    j.split_n = n > m;
+    int64_t dim = j.split_n ? n : m;
+    int64_t block = (dim + threads - 1) / threads;
+    block = (block + 15) / 16 * 16;
+    j.block = block;
+    cpu_parallel_for(ctx, (dim + block - 1) / block, gemm_task, &j);
+}

@@ -1,0 +1,131 @@
+/*
+ * cpu_kernel.h — what a CPU kernel sees. Internal to the CPU provider.
+ *
+ * A kernel is a cpu_kernel_def: an optional prepare (parse attributes once at
+ * session creation, validate, precompute), a run, and an optional release.
+ * Kernels never talk to the host directly: attributes, errors, outputs and
+ * threads go through the helpers below, so the provider can change how it
+ * talks to the host in one place.
+ *
+ * Adding an op: one row in cpu_ops.def and one kernel file under kernels/.
+ */
+#ifndef PRISM_CPU_KERNEL_H
+#define PRISM_CPU_KERNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "prism/provider.h"
+
+/* Highest tensor rank the CPU kernels handle; checked when a tensor is made. */
+#define CPU_MAX_RANK 12
+
+typedef struct cpu_tensor {
+    int32_t dtype; /* prism_dtype */
+    int32_t rank;
+    int64_t dims[CPU_MAX_RANK];
+    int64_t count; /* number of elements (product of dims; 1 for rank 0) */
+    void *data;    /* for STRING: char ** (array of count NUL-terminated strings) */
+    size_t bytes;
+} cpu_tensor;
+
+typedef struct cpu_ctx cpu_ctx;   /* per-call context (prepare or run) */
+typedef struct cpu_node cpu_node; /* one node of a compiled subgraph */
+
+typedef struct cpu_kernel_def {
+    /* Called once at compile. May store parsed state in *state (released
+     * with release). NULL: nothing to prepare. */
+    prism_status (*prepare)(cpu_ctx *ctx, const cpu_node *node, void **state);
+    /* Runs the node. in[k] is NULL for an omitted optional input. Outputs are
+     * made with cpu_output(). */
+    prism_status (*run)(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                        uint32_t n_in);
+    void (*release)(void *state);
+    /* Optional: can this node (with its dtypes/attributes as in the view) run
+     * here? Return false to let another provider take it. NULL = yes. */
+    bool (*supports)(const cpu_node *node);
+} cpu_kernel_def;
+
+/* ---- node facts ---------------------------------------------------------- */
+
+const char *cpu_node_name(const cpu_node *node);
+const char *cpu_node_op(const cpu_node *node);
+int64_t cpu_node_opset(const cpu_node *node);
+uint32_t cpu_node_input_count(const cpu_node *node);
+uint32_t cpu_node_output_count(const cpu_node *node);
+/* Static type facts from the graph view (0 / -1 when unknown). */
+int32_t cpu_node_input_dtype(const cpu_node *node, uint32_t k);
+int32_t cpu_node_output_dtype(const cpu_node *node, uint32_t k);
+/* Whether input k is present (not omitted). */
+bool cpu_node_has_input(const cpu_node *node, uint32_t k);
+/* Constant data of input k (host memory, lives as long as the session), or
+ * NULL when input k is not a constant. Fills t when non-NULL. */
+const void *cpu_node_input_constant(const cpu_node *node, uint32_t k, cpu_tensor *t);
+
+/* ---- attributes ---------------------------------------------------------- */
+
+bool cpu_attr_has(const cpu_node *node, const char *name);
+int64_t cpu_attr_int(const cpu_node *node, const char *name, int64_t dflt);
+float cpu_attr_float(const cpu_node *node, const char *name, float dflt);
+/* NULL-terminated view of a STRING attribute, or dflt when absent. */
+const char *cpu_attr_string(const cpu_node *node, const char *name, const char *dflt);
+/* INTS / FLOATS: returns the count (0 when absent), *out points into the
+ * graph (valid for the session). */
+size_t cpu_attr_ints(const cpu_node *node, const char *name, const int64_t **out);
+size_t cpu_attr_floats(const cpu_node *node, const char *name, const float **out);
+/* TENSOR attribute into t (data points into the graph). false when absent. */
+bool cpu_attr_tensor(const cpu_node *node, const char *name, cpu_tensor *t);
+
+/* ---- outputs, errors, threads ------------------------------------------- */
+
+/* Allocate output k of the running node with the given dtype and shape.
+ * The data is uninitialised (zeroed for STRING). */
+prism_status cpu_output(cpu_ctx *ctx, uint32_t k, int32_t dtype, int32_t rank, const int64_t *dims,
+                        cpu_tensor **out);
+
+/* Record an error naming the node and op; returns st so kernels can write
+ * `return cpu_fail(ctx, PRISM_ERR_RUNTIME, "...", ...);` */
+prism_status cpu_fail(cpu_ctx *ctx, prism_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Threads available to this call (>= 1). */
+int cpu_threads(cpu_ctx *ctx);
+/* Split [0, n) into chunks and run fn on each, on up to cpu_threads(ctx)
+ * threads; returns when all chunks are done. fn must not fail. */
+void cpu_parallel_for(cpu_ctx *ctx, int64_t n, void (*fn)(void *arg, int64_t begin, int64_t end), void *arg);
+
+/* Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C,
+ * op(A) is MxK, op(B) is KxN. Uses OpenBLAS, split across cpu_threads(ctx). */
+void cpu_sgemm(cpu_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* ---- tensor helpers ------------------------------------------------------ */
+
+size_t cpu_dtype_size(int32_t dtype); /* 0 for UNDEFINED/unknown; sizeof(char*) for STRING */
+const char *cpu_dtype_name(int32_t dtype);
+int64_t cpu_shape_count(int32_t rank, const int64_t *dims);
+/* Read element i of an integer tensor (any integer or bool dtype) as int64. */
+int64_t cpu_tensor_int(const cpu_tensor *t, int64_t i);
+/* numpy-style broadcast of two shapes into out (rank = max); false if
+ * incompatible. */
+bool cpu_broadcast_shape(int32_t ra, const int64_t *da, int32_t rb, const int64_t *db, int32_t *out_rank,
+                         int64_t *out_dims);
+/* Normalise a possibly negative axis for a tensor of rank r; false when out
+ * of range [-r, r-1]. */
+bool cpu_norm_axis(int64_t axis, int32_t r, int64_t *out);
+
+/* float16 / bfloat16 conversions (round to nearest even). */
+float cpu_half_to_float(uint16_t h);
+uint16_t cpu_float_to_half(float f);
+float cpu_bf16_to_float(uint16_t h);
+uint16_t cpu_float_to_bf16(float f);
+
+/* Type lists for one templated body per dtype family (X(ENUM, ctype)). */
+#define CPU_FOR_FLOAT_TYPES(X) X(PRISM_DTYPE_FLOAT, float) X(PRISM_DTYPE_DOUBLE, double)
+#define CPU_FOR_INT_TYPES(X)                                                                     \
+    X(PRISM_DTYPE_INT8, int8_t) X(PRISM_DTYPE_INT16, int16_t) X(PRISM_DTYPE_INT32, int32_t)      \
+    X(PRISM_DTYPE_INT64, int64_t) X(PRISM_DTYPE_UINT8, uint8_t) X(PRISM_DTYPE_UINT16, uint16_t) \
+    X(PRISM_DTYPE_UINT32, uint32_t) X(PRISM_DTYPE_UINT64, uint64_t)
+#define CPU_FOR_NUMERIC_TYPES(X) CPU_FOR_FLOAT_TYPES(X) CPU_FOR_INT_TYPES(X)
+
+#endif /* PRISM_CPU_KERNEL_H */

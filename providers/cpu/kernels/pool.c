@@ -1,0 +1,507 @@
+/*
+ * pool.c — MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool for the CPU
+ * provider, on any number of spatial dims.
+ *
+ * Every output element is computed from the clipped window: per spatial dim
+ * the range of kernel taps that land inside the input is worked out once, so
+ * the inner loops do no bounds checks. Work is split over the N*C planes.
+ *
+ * Semantics (ONNX spec, matching ONNX Runtime / PyTorch):
+ *  - explicit pads: out = floor or ceil((in + pb + pe - dk) / s) + 1, where
+ *    dk = (k - 1) * d + 1; with ceil_mode a window that would start in the
+ *    end padding is dropped.
+ *  - auto_pad SAME_*: out = ceil(in / s), total pad = max(0, (out-1)*s + dk -
+ *    in), the odd one at the end (UPPER) or the start (LOWER). VALID: no pad.
+ *  - MaxPool ignores padding; ties keep the first element in row-major order;
+ *    Indices are flat over the whole X (row-major, or column-major over the
+ *    spatial dims with storage_order=1).
+ *  - AveragePool divides by the taps inside the input, or with
+ *    count_include_pad by the taps inside the padded input (taps past the end
+ *    padding, which only ceil_mode creates, never count).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_kernel.h"
+
+#define POOL_MAX_SP (CPU_MAX_RANK - 2)
+
+enum { POOL_PAD_NOTSET, POOL_PAD_SAME_UPPER, POOL_PAD_SAME_LOWER, POOL_PAD_VALID };
+enum { POOL_MAX, POOL_AVG };
+
+typedef struct pool_state {
+    int kind;
+    int auto_pad;
+    bool ceil_mode, count_include_pad, col_major;
+    const int64_t *kshape, *pads, *strides, *dils; /* point into the graph */
+    size_t n_kshape, n_pads, n_strides, n_dils;
+} pool_state;
+
+typedef struct pool_geom {
+    int sp;
+    int64_t planes; /* N * C */
+    int64_t in[POOL_MAX_SP], out[POOL_MAX_SP], k[POOL_MAX_SP], s[POOL_MAX_SP], d[POOL_MAX_SP];
+    int64_t pb[POOL_MAX_SP], pe[POOL_MAX_SP];
+    int64_t istride[POOL_MAX_SP]; /* row-major strides of the input plane */
+    int64_t in_plane, out_plane;
+} pool_geom;
+
+static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
+
+static bool parse_auto_pad(const char *s, int *out) {
+    if (!s || !*s || !strcmp(s, "NOTSET")) *out = POOL_PAD_NOTSET;
+    else if (!strcmp(s, "SAME_UPPER")) *out = POOL_PAD_SAME_UPPER;
+    else if (!strcmp(s, "SAME_LOWER")) *out = POOL_PAD_SAME_LOWER;
+    else if (!strcmp(s, "VALID")) *out = POOL_PAD_VALID;
+    else return false;
+    return true;
+}
+
+static void pool_release(void *state) { free(state); }
+
+static bool pool_float_dtype(int32_t dt) {
+    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
+           dt == PRISM_DTYPE_BFLOAT16;
+}
+
+static bool maxpool_supports(const cpu_node *node) {
+    int32_t dt = cpu_node_input_dtype(node, 0);
+    return pool_float_dtype(dt) || dt == PRISM_DTYPE_INT8 || dt == PRISM_DTYPE_UINT8;
+}
+
+static bool avgpool_supports(const cpu_node *node) { return pool_float_dtype(cpu_node_input_dtype(node, 0)); }
+
+static prism_status pool_prepare(cpu_ctx *ctx, const cpu_node *node, void **state, int kind) {
+    pool_state tmp = {0};
+    tmp.kind = kind;
+    const char *ap = cpu_attr_string(node, "auto_pad", "NOTSET");
+    if (!parse_auto_pad(ap, &tmp.auto_pad))
+        return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    tmp.ceil_mode = cpu_attr_int(node, "ceil_mode", 0) != 0;
+    tmp.count_include_pad = cpu_attr_int(node, "count_include_pad", 0) != 0;
+    int64_t so = cpu_attr_int(node, "storage_order", 0);
+    if (so != 0 && so != 1)
+        return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "storage_order must be 0 or 1, got %lld", (long long)so);
+    tmp.col_major = so == 1;
+    tmp.n_kshape = cpu_attr_ints(node, "kernel_shape", &tmp.kshape);
+    tmp.n_pads = cpu_attr_ints(node, "pads", &tmp.pads);
+    tmp.n_strides = cpu_attr_ints(node, "strides", &tmp.strides);
+    /* AveragePool gained dilations in opset 19. */
+    if (kind == POOL_MAX || cpu_node_opset(node) >= 19) tmp.n_dils = cpu_attr_ints(node, "dilations", &tmp.dils);
+    if (tmp.n_kshape == 0) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape is required");
+    if (tmp.n_kshape > POOL_MAX_SP || (tmp.n_strides && tmp.n_strides != tmp.n_kshape) ||
+        (tmp.n_dils && tmp.n_dils != tmp.n_kshape) || (tmp.n_pads && tmp.n_pads != 2 * tmp.n_kshape))
+        return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL,
+                        "kernel_shape, strides, dilations and pads have inconsistent lengths");
+    for (size_t i = 0; i < tmp.n_kshape; i++)
+        if (tmp.kshape[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be >= 1");
+    for (size_t i = 0; i < tmp.n_strides; i++)
+        if (tmp.strides[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be >= 1");
+    for (size_t i = 0; i < tmp.n_dils; i++)
+        if (tmp.dils[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be >= 1");
+    for (size_t i = 0; i < tmp.n_pads; i++)
+        if (tmp.pads[i] < 0) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be >= 0");
+    pool_state *st = malloc(sizeof *st);
+    if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    *st = tmp;
+    *state = st;
+    return PRISM_OK;
+}
+
+static prism_status maxpool_prepare(cpu_ctx *ctx, const cpu_node *node, void **state) {
+    return pool_prepare(ctx, node, state, POOL_MAX);
+}
+
+static prism_status avgpool_prepare(cpu_ctx *ctx, const cpu_node *node, void **state) {
+    return pool_prepare(ctx, node, state, POOL_AVG);
+}
+
+static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_tensor *x, pool_geom *g,
+                                  int64_t *y_dims) {
+    if (x->rank < 3)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank >= 3 (N, C, spatial...), got rank %d", x->rank);
+    int sp = x->rank - 2;
+    if ((size_t)sp != st->n_kshape)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel_shape has %zu dims but X has %d spatial dims",
+                        st->n_kshape, sp);
+    memset(g, 0, sizeof *g);
+    g->sp = sp;
+    if (!mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    y_dims[0] = x->dims[0];
+    y_dims[1] = x->dims[1];
+    int64_t total = g->planes;
+    for (int i = 0; i < sp; i++) {
+        int64_t in = x->dims[2 + i], k = st->kshape[i];
+        int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
+        int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
+        int64_t dk, out;
+        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk))
+            return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
+        if (st->auto_pad == POOL_PAD_SAME_UPPER || st->auto_pad == POOL_PAD_SAME_LOWER) {
+            out = in / s + (in % s != 0);
+            int64_t pad = 0;
+            if (out > 0) {
+                if (!add_ok((out - 1) * s, dk, &pad)) /* (out-1)*s < in: no overflow */
+                    return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
+                pad -= in;
+                if (pad < 0) pad = 0;
+            }
+            pb = st->auto_pad == POOL_PAD_SAME_UPPER ? pad / 2 : pad - pad / 2;
+            pe = pad - pb;
+        } else {
+            if (st->auto_pad == POOL_PAD_VALID) pb = pe = 0;
+            int64_t padded;
+            if (!add_ok(in, pb, &padded) || !add_ok(padded, pe, &padded))
+                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
+            if (padded < dk)
+                return cpu_fail(ctx, PRISM_ERR_RUNTIME,
+                                "dilated kernel (%lld) is larger than padded input (%lld) in spatial dim %d",
+                                (long long)dk, (long long)padded, i);
+            if (st->ceil_mode && st->auto_pad == POOL_PAD_NOTSET) {
+                out = (padded - dk) / s + ((padded - dk) % s != 0) + 1;
+                /* The last window must start inside the input or the start padding. */
+                if ((out - 1) * s >= in + pb) out--;
+            } else {
+                out = (padded - dk) / s + 1;
+            }
+        }
+        g->in[i] = in;
+        g->out[i] = out;
+        g->k[i] = k;
+        g->s[i] = s;
+        g->d[i] = d;
+        g->pb[i] = pb;
+        g->pe[i] = pe;
+        y_dims[2 + i] = out;
+        if (!mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+    }
+    g->in_plane = cpu_shape_count(sp, x->dims + 2);
+    g->out_plane = cpu_shape_count(sp, y_dims + 2);
+    int64_t stride = 1;
+    for (int i = sp - 1; i >= 0; i--) {
+        g->istride[i] = stride;
+        stride *= g->in[i];
+    }
+    return PRISM_OK;
+}
+
+/* Taps j in [0, k) whose coordinate start + j*d lies in [lo_lim, hi_lim):
+ * returns the half-open range [*lo, *hi) (empty when *hi <= *lo). */
+static void pool_tap_range(int64_t start, int64_t d, int64_t k, int64_t lo_lim, int64_t hi_lim, int64_t *lo,
+                           int64_t *hi) {
+    int64_t l = start >= lo_lim ? 0 : (lo_lim - start + d - 1) / d;
+    int64_t h = start >= hi_lim ? 0 : (hi_lim - start + d - 1) / d;
+    if (h > k) h = k;
+    *lo = l;
+    *hi = h;
+}
+
+/* Sets up the clipped window of output position o; false when no tap lands
+ * inside the input. */
+static bool pool_window(const pool_geom *g, const int64_t *o, int64_t *start, int64_t *lo, int64_t *hi) {
+    bool any = true;
+    for (int i = 0; i < g->sp; i++) {
+        start[i] = o[i] * g->s[i] - g->pb[i];
+        pool_tap_range(start[i], g->d[i], g->k[i], 0, g->in[i], &lo[i], &hi[i]);
+        if (hi[i] <= lo[i]) any = false;
+    }
+    return any;
+}
+
+static void pool_next(const pool_geom *g, int64_t *o) {
+    for (int i = g->sp - 1; i >= 0; i--) {
+        if (++o[i] < g->out[i]) return;
+        o[i] = 0;
+    }
+}
+
+/* Visits every tap of the clipped window: BODY sees `off`, the row-major
+ * offset in the input plane. */
+#define POOL_FOR_TAPS(g, start, lo, hi, BODY)                                        \
+    do {                                                                             \
+        const int last_ = (g)->sp - 1;                                               \
+        int64_t j_[POOL_MAX_SP];                                                     \
+        for (int i_ = 0; i_ < last_; i_++) j_[i_] = (lo)[i_];                        \
+        for (;;) {                                                                   \
+            int64_t base_ = 0;                                                       \
+            for (int i_ = 0; i_ < last_; i_++)                                       \
+                base_ += ((start)[i_] + j_[i_] * (g)->d[i_]) * (g)->istride[i_];     \
+            for (int64_t jl_ = (lo)[last_]; jl_ < (hi)[last_]; jl_++) {              \
+                const int64_t off = base_ + (start)[last_] + jl_ * (g)->d[last_];    \
+                BODY;                                                                \
+            }                                                                        \
+            int i_ = last_ - 1;                                                      \
+            for (; i_ >= 0; i_--) {                                                  \
+                if (++j_[i_] < (hi)[i_]) break;                                      \
+                j_[i_] = (lo)[i_];                                                   \
+            }                                                                        \
+            if (i_ < 0) break;                                                       \
+        }                                                                            \
+    } while (0)
+
+typedef struct pool_arg {
+    const pool_geom *g;
+    const pool_state *st;
+    const void *x;
+    void *y;
+    int64_t *idx; /* MaxPool Indices, or NULL */
+} pool_arg;
+
+/* Row-major offset in a plane -> flat Indices value (column-major over the
+ * spatial dims when storage_order=1). */
+static int64_t pool_index(const pool_geom *g, bool col_major, int64_t plane, int64_t off) {
+    int64_t spatial = off;
+    if (col_major) {
+        int64_t mul = 1;
+        spatial = 0;
+        for (int i = 0; i < g->sp; i++) {
+            spatial += (off / g->istride[i]) % g->in[i] * mul;
+            mul *= g->in[i];
+        }
+    }
+    return plane * g->in_plane + spatial;
+}
+
+/* Max pooling over planes [p0, p1). NaN never replaces a value (a > NaN is
+ * false), matching ONNX Runtime; an all-padding window yields the lowest
+ * value and index -1. */
+#define POOL_MAX_DEFINE(T, LOWEST)                                                                \
+    static void maxpool_planes_##T(void *argp, int64_t p0, int64_t p1) {                          \
+        const pool_arg *a = argp;                                                                 \
+        const pool_geom *g = a->g;                                                                \
+        for (int64_t p = p0; p < p1; p++) {                                                       \
+            const T *xp = (const T *)a->x + p * g->in_plane;                                      \
+            T *yp = (T *)a->y + p * g->out_plane;                                                 \
+            int64_t o[POOL_MAX_SP] = {0}, start[POOL_MAX_SP], lo[POOL_MAX_SP], hi[POOL_MAX_SP];   \
+            for (int64_t q = 0; q < g->out_plane; q++, pool_next(g, o)) {                         \
+                T best = LOWEST;                                                                  \
+                int64_t best_off = -1;                                                            \
+                if (pool_window(g, o, start, lo, hi)) {                                           \
+                    POOL_FOR_TAPS(g, start, lo, hi, {                                             \
+                        T v = xp[off];                                                            \
+                        if (best_off < 0 || v > best) {                                           \
+                            best = v;                                                             \
+                            best_off = off;                                                       \
+                        }                                                                         \
+                    });                                                                           \
+                }                                                                                 \
+                yp[q] = best;                                                                     \
+                if (a->idx)                                                                       \
+                    a->idx[p * g->out_plane + q] =                                                \
+                        best_off < 0 ? -1 : pool_index(g, a->st->col_major, p, best_off);         \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+#define POOL_AVG_DEFINE(T)                                                                        \
+    static void avgpool_planes_##T(void *argp, int64_t p0, int64_t p1) {                          \
+        const pool_arg *a = argp;                                                                 \
+        const pool_geom *g = a->g;                                                                \
+        const bool incl = a->st->count_include_pad;                                               \
+        for (int64_t p = p0; p < p1; p++) {                                                       \
+            const T *xp = (const T *)a->x + p * g->in_plane;                                      \
+            T *yp = (T *)a->y + p * g->out_plane;                                                 \
+            int64_t o[POOL_MAX_SP] = {0}, start[POOL_MAX_SP], lo[POOL_MAX_SP], hi[POOL_MAX_SP];   \
+            for (int64_t q = 0; q < g->out_plane; q++, pool_next(g, o)) {                         \
+                T sum = 0;                                                                        \
+                int64_t count = 1;                                                                \
+                if (pool_window(g, o, start, lo, hi))                                             \
+                    POOL_FOR_TAPS(g, start, lo, hi, { sum += xp[off]; });                         \
+                for (int i = 0; i < g->sp; i++) {                                                 \
+                    int64_t l = lo[i], h = hi[i];                                                 \
+                    if (incl) pool_tap_range(start[i], g->d[i], g->k[i], -g->pb[i],               \
+                                             g->in[i] + g->pe[i], &l, &h);                        \
+                    count *= h > l ? h - l : 0;                                                   \
+                }                                                                                 \
+                yp[q] = count > 0 ? sum / (T)count : (T)NAN;                                      \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+POOL_MAX_DEFINE(float, -INFINITY)
+POOL_MAX_DEFINE(double, -INFINITY)
+POOL_MAX_DEFINE(int8_t, INT8_MIN)
+POOL_MAX_DEFINE(uint8_t, 0)
+POOL_AVG_DEFINE(float)
+POOL_AVG_DEFINE(double)
+
+/* float16 / bfloat16 run through float. */
+static float *pool_widen(const cpu_tensor *t) {
+    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
+    if (!f) return NULL;
+    const uint16_t *h = t->data;
+    for (int64_t i = 0; i < t->count; i++)
+        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
+    return f;
+}
+
+static void pool_narrow(const float *f, cpu_tensor *t) {
+    uint16_t *h = t->data;
+    for (int64_t i = 0; i < t->count; i++)
+        h[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(f[i]) : cpu_float_to_bf16(f[i]);
+}
+
+static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                             uint32_t n_in) {
+    const pool_state *st = state;
+    if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "missing input X");
+    const cpu_tensor *x = in[0];
+    int32_t dt = x->dtype;
+    bool is_max = st->kind == POOL_MAX;
+    bool half = dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16;
+    if (!(dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || half ||
+          (is_max && (dt == PRISM_DTYPE_INT8 || dt == PRISM_DTYPE_UINT8))))
+        return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "%s does not support dtype %s", cpu_node_op(node),
+                        cpu_dtype_name(dt));
+    pool_geom g;
+    int64_t yd[CPU_MAX_RANK];
+    prism_status rc = pool_geometry(ctx, st, x, &g, yd);
+    if (rc) return rc;
+    cpu_tensor *y, *idx = NULL;
+    if ((rc = cpu_output(ctx, 0, dt, x->rank, yd, &y))) return rc;
+    if (is_max && cpu_node_output_count(node) > 1 &&
+        (rc = cpu_output(ctx, 1, PRISM_DTYPE_INT64, x->rank, yd, &idx)))
+        return rc;
+    pool_arg arg = {&g, st, x->data, y->data, idx ? idx->data : NULL};
+    float *xf = NULL, *yf = NULL;
+    if (half) {
+        xf = pool_widen(x);
+        yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
+        if (!xf || !yf) {
+            free(xf);
+            free(yf);
+            return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        arg.x = xf;
+        arg.y = yf;
+        dt = PRISM_DTYPE_FLOAT;
+    }
+    void (*fn)(void *, int64_t, int64_t) = NULL;
+    switch (dt) {
+    case PRISM_DTYPE_FLOAT: fn = is_max ? maxpool_planes_float : avgpool_planes_float; break;
+    case PRISM_DTYPE_DOUBLE: fn = is_max ? maxpool_planes_double : avgpool_planes_double; break;
+    case PRISM_DTYPE_INT8: fn = maxpool_planes_int8_t; break;
+    default: fn = maxpool_planes_uint8_t; break;
+    }
+    if (g.out_plane > 0) cpu_parallel_for(ctx, g.planes, fn, &arg);
+    if (half) pool_narrow(yf, y);
+    free(xf);
+    free(yf);
+    return PRISM_OK;
+}
+
+/* ---- global pooling ------------------------------------------------------ */
+
+typedef struct gpool_arg {
+    const void *x;
+    void *y;
+    int64_t plane;
+} gpool_arg;
+
+#define GPOOL_DEFINE(T)                                                              \
+    static void gmaxpool_planes_##T(void *argp, int64_t p0, int64_t p1) {            \
+        const gpool_arg *a = argp;                                                   \
+        for (int64_t p = p0; p < p1; p++) {                                          \
+            const T *xp = (const T *)a->x + p * a->plane;                            \
+            T best = xp[0];                                                          \
+            for (int64_t i = 1; i < a->plane; i++)                                   \
+                if (xp[i] > best) best = xp[i];                                      \
+            ((T *)a->y)[p] = best;                                                   \
+        }                                                                            \
+    }                                                                                \
+    static void gavgpool_planes_##T(void *argp, int64_t p0, int64_t p1) {            \
+        const gpool_arg *a = argp;                                                   \
+        for (int64_t p = p0; p < p1; p++) {                                          \
+            const T *xp = (const T *)a->x + p * a->plane;                            \
+            T sum = 0;                                                               \
+            for (int64_t i = 0; i < a->plane; i++) sum += xp[i];                     \
+            ((T *)a->y)[p] = a->plane ? sum / (T)a->plane : (T)NAN;                  \
+        }                                                                            \
+    }
+
+GPOOL_DEFINE(float)
+GPOOL_DEFINE(double)
+
+static prism_status gpool_run(cpu_ctx *ctx, const cpu_node *node, const cpu_tensor *x, bool is_max) {
+    int32_t dt = x->dtype;
+    bool half = dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16;
+    if (!(dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || half))
+        return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "%s does not support dtype %s", cpu_node_op(node),
+                        cpu_dtype_name(dt));
+    if (x->rank < 2)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank >= 2 (N, C, spatial...), got rank %d", x->rank);
+    int64_t yd[CPU_MAX_RANK];
+    yd[0] = x->dims[0];
+    yd[1] = x->dims[1];
+    for (int i = 2; i < x->rank; i++) yd[i] = 1;
+    int64_t planes;
+    if (!mul_ok(x->dims[0], x->dims[1], &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    int64_t plane = cpu_shape_count(x->rank - 2, x->dims + 2);
+    if (is_max && plane == 0 && planes > 0)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "GlobalMaxPool of an empty spatial extent");
+    cpu_tensor *y;
+    prism_status rc = cpu_output(ctx, 0, dt, x->rank, yd, &y);
+    if (rc) return rc;
+    gpool_arg arg = {x->data, y->data, plane};
+    float *xf = NULL, *yf = NULL;
+    if (half) {
+        xf = pool_widen(x);
+        yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
+        if (!xf || !yf) {
+            free(xf);
+            free(yf);
+            return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        arg.x = xf;
+        arg.y = yf;
+        dt = PRISM_DTYPE_FLOAT;
+    }
+    if (dt == PRISM_DTYPE_FLOAT)
+        cpu_parallel_for(ctx, planes, is_max ? gmaxpool_planes_float : gavgpool_planes_float, &arg);
+    else
+        cpu_parallel_for(ctx, planes, is_max ? gmaxpool_planes_double : gavgpool_planes_double, &arg);
+    if (half) pool_narrow(yf, y);
+    free(xf);
+    free(yf);
+    return PRISM_OK;
+}
+
+static prism_status gmaxpool_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                 uint32_t n_in) {
+    (void)state;
+    if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "missing input X");
+    return gpool_run(ctx, node, in[0], true);
+}
+
+static prism_status gavgpool_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                 uint32_t n_in) {
+    (void)state;
+    if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "missing input X");
+    return gpool_run(ctx, node, in[0], false);
+}
+
+const cpu_kernel_def cpu_op_MaxPool = {
+    .prepare = maxpool_prepare,
+    .run = pool_run,
+    .release = pool_release,
+    .supports = maxpool_supports,
+};
+
+const cpu_kernel_def cpu_op_AveragePool = {
+    .prepare = avgpool_prepare,
+    .run = pool_run,
+    .release = pool_release,
+    .supports = avgpool_supports,
+};
+
+const cpu_kernel_def cpu_op_GlobalMaxPool = {
+    .run = gmaxpool_run,
+    .supports = avgpool_supports,
+};
+
+const cpu_kernel_def cpu_op_GlobalAveragePool = {
+    .run = gavgpool_run,
+    .supports = avgpool_supports,
+};

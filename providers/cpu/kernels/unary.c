@@ -1,0 +1,697 @@
+/*
+ * unary.c — one-input elementwise ops: activations, math functions, rounding,
+ * Abs/Neg/Sign, Not, IsNaN/IsInf, Clip and Identity.
+ *
+ * Every float math op is written once, as a statement computing `y` from `x`
+ * in the compute type CT, and instantiated for float and double (through
+ * <tgmath.h>, so exp() is expf() for floats). float16/bfloat16 run the float
+ * instance on tiles converted through float. The integer variants of
+ * Relu/Abs/Neg/Sign are instantiated per integer type from one expression.
+ * Attributes are parsed once in prepare into a small state.
+ */
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tgmath.h>
+
+#include "cpu_kernel.h"
+
+#define UN_NDT 17          /* dtype enum values 0..16 */
+#define UN_BLOCK 16384     /* elements per parallel task */
+#define UN_TILE 512        /* float16 elements converted at a time */
+
+#define UN_SINT_TYPES(X) X(INT8, int8_t) X(INT16, int16_t) X(INT32, int32_t) X(INT64, int64_t)
+#define UN_UINT_TYPES(X) X(UINT8, uint8_t) X(UINT16, uint16_t) X(UINT32, uint32_t) X(UINT64, uint64_t)
+
+/* Attribute values of one node. */
+typedef struct un_params {
+    float alpha, beta, gamma;
+    bool flag_a, flag_b; /* IsInf: detect_negative, detect_positive */
+} un_params;
+
+typedef void (*un_f32_fn)(const float *x, float *y, int64_t n, const un_params *p);
+typedef void (*un_f64_fn)(const double *x, double *y, int64_t n, const un_params *p);
+typedef void (*un_int_fn)(const void *x, void *y, int64_t n);
+
+typedef struct un_op {
+    un_f32_fn f32;
+    un_f64_fn f64;
+    const un_int_fn *ints; /* by dtype; NULL: float types only */
+    void (*parse)(const cpu_node *node, un_params *p);
+} un_op;
+
+/* ==== float math, one statement per op ==================================== */
+
+#define K(v) ((CT)(v))
+
+/* Numerically stable pieces shared by several ops. */
+#define UN_SOFTPLUS(x) ((x) > 0 ? (x) + log1p(exp(-(x))) : log1p(exp(x)))
+#define UN_CLAMP01(v) ((v) < K(0) ? K(0) : ((v) > K(1) ? K(1) : (v))) /* keeps NaN */
+
+/* X(Name, statement assigning y from x; p holds the attributes) */
+#define UN_FLOAT_OPS(X)                                                              \
+    X(Relu, y = x < 0 ? K(0) : x;)                                                   \
+    X(LeakyRelu, y = x < 0 ? K(p->alpha) * x : x;)                                   \
+    X(Elu, y = x < 0 ? K(p->alpha) * expm1(x) : x;)                                  \
+    X(Selu, y = x > 0 ? K(p->gamma) * x : K(p->gamma) * (K(p->alpha) * exp(x) - K(p->alpha));) \
+    X(Celu, const CT t = K(p->alpha) * expm1(x / K(p->alpha));                       \
+      y = (x > 0 ? x : K(0)) + (t < 0 ? t : K(0));)                                  \
+    X(GeluErf, y = K(0.5) * x * (K(1) + erf(x * K(0.70710678118654752440)));)        \
+    X(GeluTanh, const CT u = K(0.79788456080286535588) * (x + K(0.044715) * x * x * x); \
+      y = K(0.5) * x * (K(1) + tanh(u));)                                            \
+    X(Sigmoid, const CT e = exp(-fabs(x));                                           \
+      y = x >= 0 ? K(1) / (K(1) + e) : e / (K(1) + e);)                              \
+    X(HardSigmoid, const CT v = K(p->alpha) * x + K(p->beta); y = UN_CLAMP01(v);)   \
+    X(HardSwish, const CT v = x * K(1.0 / 6.0) + K(0.5); y = x * UN_CLAMP01(v);)    \
+    X(Softplus, y = UN_SOFTPLUS(x);)                                                 \
+    X(Softsign, y = x / (K(1) + fabs(x));)                                           \
+    X(Mish, y = x * tanh(UN_SOFTPLUS(x));)                                           \
+    X(ThresholdedRelu, y = x > K(p->alpha) ? x : K(0);)                              \
+    X(Tanh, y = tanh(x);)                                                            \
+    X(Erf, y = erf(x);)                                                              \
+    X(Exp, y = exp(x);)                                                              \
+    X(Log, y = log(x);)                                                              \
+    X(Sqrt, y = sqrt(x);)                                                            \
+    X(Reciprocal, y = K(1) / x;)                                                     \
+    X(Abs, y = fabs(x);)                                                             \
+    X(Neg, y = -x;)                                                                  \
+    X(Sign, y = x > 0 ? K(1) : (x < 0 ? K(-1) : x);)                                 \
+    X(Floor, y = floor(x);)                                                          \
+    X(Ceil, y = ceil(x);)                                                            \
+    X(Round, y = rint(x);) /* default rounding mode: half to even */                 \
+    X(Sin, y = sin(x);)                                                              \
+    X(Cos, y = cos(x);)                                                              \
+    X(Tan, y = tan(x);)                                                              \
+    X(Asin, y = asin(x);)                                                            \
+    X(Acos, y = acos(x);)                                                            \
+    X(Atan, y = atan(x);)                                                            \
+    X(Sinh, y = sinh(x);)                                                            \
+    X(Cosh, y = cosh(x);)                                                            \
+    X(Asinh, y = asinh(x);)                                                          \
+    X(Acosh, y = acosh(x);)                                                          \
+    X(Atanh, y = atanh(x);)
+
+#define UN_DEF_FLOAT(NAME, BODY)                                                               \
+    static void un_f32_##NAME(const float *xs, float *ys, int64_t n, const un_params *p) {     \
+        typedef float CT;                                                                      \
+        (void)p;                                                                               \
+        (void)sizeof(CT);                                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                      \
+            const CT x = xs[i];                                                                \
+            CT y;                                                                              \
+            BODY                                                                               \
+            ys[i] = y;                                                                         \
+        }                                                                                      \
+    }                                                                                          \
+    static void un_f64_##NAME(const double *xs, double *ys, int64_t n, const un_params *p) {  \
+        typedef double CT;                                                                     \
+        (void)p;                                                                               \
+        (void)sizeof(CT);                                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                      \
+            const CT x = xs[i];                                                                \
+            CT y;                                                                              \
+            BODY                                                                               \
+            ys[i] = y;                                                                         \
+        }                                                                                      \
+    }
+UN_FLOAT_OPS(UN_DEF_FLOAT)
+
+/* ==== integer variants ==================================================== */
+
+/* Wrapping negation through the unsigned type (no UB for INT_MIN). */
+#define UN_SNEG(T, x) ((T)(0 - (uint64_t)(x)))
+/* X(Op, signed expression, unsigned expression); IT is the element type */
+#define UN_INT_OPS(X)                                                  \
+    X(Relu, (x) < 0 ? (IT)0 : (x), (x))                                \
+    X(Abs, (x) < 0 ? UN_SNEG(IT, x) : (x), (x))                        \
+    X(Neg, UN_SNEG(IT, x), UN_SNEG(IT, x))                             \
+    X(Sign, (IT)(((x) > 0) - ((x) < 0)), (IT)((x) > 0))
+#define UN_DEF_INT_S(E, T, OP, SEXPR)                                       \
+    static void un_##OP##_##E(const void *x_, void *y_, int64_t n) {        \
+        typedef T IT;                                                       \
+        (void)sizeof(IT);                                                   \
+        const T *xs = x_;                                                   \
+        T *ys = y_;                                                         \
+        for (int64_t i = 0; i < n; i++) {                                   \
+            const T x = xs[i];                                              \
+            ys[i] = (T)(SEXPR);                                             \
+        }                                                                   \
+    }
+#define UN_INT_EACH_S(OP, SEXPR, UEXPR)                                                   \
+    UN_DEF_INT_S(INT8, int8_t, OP, SEXPR) UN_DEF_INT_S(INT16, int16_t, OP, SEXPR)        \
+    UN_DEF_INT_S(INT32, int32_t, OP, SEXPR) UN_DEF_INT_S(INT64, int64_t, OP, SEXPR)      \
+    UN_DEF_INT_S(UINT8, uint8_t, OP, UEXPR) UN_DEF_INT_S(UINT16, uint16_t, OP, UEXPR)    \
+    UN_DEF_INT_S(UINT32, uint32_t, OP, UEXPR) UN_DEF_INT_S(UINT64, uint64_t, OP, UEXPR)
+UN_INT_OPS(UN_INT_EACH_S)
+
+#define UN_ITAB(E, T) [PRISM_DTYPE_##E] = UN_ITAB_NAME(E),
+#define UN_ITAB_NAME(E) UN_ITAB_CAT(un_, UN_ITAB_OP, E)
+#define UN_ITAB_CAT(a, b, c) UN_ITAB_CAT2(a, b, c)
+#define UN_ITAB_CAT2(a, b, c) a##b##_##c
+#define UN_ITAB_OP Relu
+static const un_int_fn un_ints_Relu[UN_NDT] = {UN_SINT_TYPES(UN_ITAB) UN_UINT_TYPES(UN_ITAB)};
+#undef UN_ITAB_OP
+#define UN_ITAB_OP Abs
+static const un_int_fn un_ints_Abs[UN_NDT] = {UN_SINT_TYPES(UN_ITAB) UN_UINT_TYPES(UN_ITAB)};
+#undef UN_ITAB_OP
+#define UN_ITAB_OP Sign
+static const un_int_fn un_ints_Sign[UN_NDT] = {UN_SINT_TYPES(UN_ITAB) UN_UINT_TYPES(UN_ITAB)};
+#undef UN_ITAB_OP
+#define UN_ITAB_OP Neg
+/* The spec lists signed integers only; unsigned wraps, as numpy does. */
+static const un_int_fn un_ints_Neg[UN_NDT] = {UN_SINT_TYPES(UN_ITAB) UN_UINT_TYPES(UN_ITAB)};
+#undef UN_ITAB_OP
+
+/* ==== attribute parsing =================================================== */
+
+static void un_parse_none(const cpu_node *node, un_params *p) {
+    (void)node;
+    (void)p;
+}
+static void un_parse_leaky(const cpu_node *node, un_params *p) { p->alpha = cpu_attr_float(node, "alpha", 0.01f); }
+static void un_parse_alpha1(const cpu_node *node, un_params *p) { p->alpha = cpu_attr_float(node, "alpha", 1.0f); }
+static void un_parse_selu(const cpu_node *node, un_params *p) {
+    p->alpha = cpu_attr_float(node, "alpha", 1.67326319217681884765625f);
+    p->gamma = cpu_attr_float(node, "gamma", 1.05070102214813232421875f);
+}
+static void un_parse_hardsigmoid(const cpu_node *node, un_params *p) {
+    p->alpha = cpu_attr_float(node, "alpha", 0.2f);
+    p->beta = cpu_attr_float(node, "beta", 0.5f);
+}
+
+/* ==== op descriptors ====================================================== */
+
+#define UN_OP(NAME, INTS, PARSE) static const un_op un_op_##NAME = {un_f32_##NAME, un_f64_##NAME, INTS, PARSE};
+UN_OP(Relu, un_ints_Relu, un_parse_none)
+UN_OP(LeakyRelu, NULL, un_parse_leaky)
+UN_OP(Elu, NULL, un_parse_alpha1)
+UN_OP(Selu, NULL, un_parse_selu)
+UN_OP(Celu, NULL, un_parse_alpha1)
+UN_OP(GeluErf, NULL, un_parse_none)
+UN_OP(GeluTanh, NULL, un_parse_none)
+UN_OP(Sigmoid, NULL, un_parse_none)
+UN_OP(HardSigmoid, NULL, un_parse_hardsigmoid)
+UN_OP(HardSwish, NULL, un_parse_none)
+UN_OP(Softplus, NULL, un_parse_none)
+UN_OP(Softsign, NULL, un_parse_none)
+UN_OP(Mish, NULL, un_parse_none)
+UN_OP(ThresholdedRelu, NULL, un_parse_alpha1)
+UN_OP(Tanh, NULL, un_parse_none)
+UN_OP(Erf, NULL, un_parse_none)
+UN_OP(Exp, NULL, un_parse_none)
+UN_OP(Log, NULL, un_parse_none)
+UN_OP(Sqrt, NULL, un_parse_none)
+UN_OP(Reciprocal, NULL, un_parse_none)
+UN_OP(Abs, un_ints_Abs, un_parse_none)
+UN_OP(Neg, un_ints_Neg, un_parse_none)
+UN_OP(Sign, un_ints_Sign, un_parse_none)
+UN_OP(Floor, NULL, un_parse_none)
+UN_OP(Ceil, NULL, un_parse_none)
+UN_OP(Round, NULL, un_parse_none)
+UN_OP(Sin, NULL, un_parse_none)
+UN_OP(Cos, NULL, un_parse_none)
+UN_OP(Tan, NULL, un_parse_none)
+UN_OP(Asin, NULL, un_parse_none)
+UN_OP(Acos, NULL, un_parse_none)
+UN_OP(Atan, NULL, un_parse_none)
+UN_OP(Sinh, NULL, un_parse_none)
+UN_OP(Cosh, NULL, un_parse_none)
+UN_OP(Asinh, NULL, un_parse_none)
+UN_OP(Acosh, NULL, un_parse_none)
+UN_OP(Atanh, NULL, un_parse_none)
+
+/* ==== common driver ======================================================= */
+
+typedef struct un_state {
+    const un_op *op;
+    un_params p;
+} un_state;
+
+static bool un_is_float(int32_t dt) {
+    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
+           dt == PRISM_DTYPE_BFLOAT16;
+}
+
+static bool un_op_has(const un_op *op, int32_t dt) {
+    if (un_is_float(dt))
+        return true;
+    return op->ints && dt > 0 && dt < UN_NDT && op->ints[dt] != NULL;
+}
+
+typedef struct un_job {
+    const un_state *st;
+    int32_t dtype;
+    const void *x;
+    void *y;
+    int64_t n;
+} un_job;
+
+/* Apply the op to elements [b, e). */
+static void un_apply(const un_state *st, int32_t dt, const void *x, void *y, int64_t b, int64_t e) {
+    const un_op *op = st->op;
+    switch (dt) {
+    case PRISM_DTYPE_FLOAT:
+        op->f32((const float *)x + b, (float *)y + b, e - b, &st->p);
+        break;
+    case PRISM_DTYPE_DOUBLE:
+        op->f64((const double *)x + b, (double *)y + b, e - b, &st->p);
+        break;
+    case PRISM_DTYPE_FLOAT16:
+    case PRISM_DTYPE_BFLOAT16: {
+        const bool half = dt == PRISM_DTYPE_FLOAT16;
+        const uint16_t *xs = x;
+        uint16_t *ys = y;
+        float tile[UN_TILE];
+        for (int64_t i = b; i < e; i += UN_TILE) {
+            int64_t m = e - i < UN_TILE ? e - i : UN_TILE;
+            for (int64_t k = 0; k < m; k++)
+                tile[k] = half ? cpu_half_to_float(xs[i + k]) : cpu_bf16_to_float(xs[i + k]);
+            op->f32(tile, tile, m, &st->p);
+            for (int64_t k = 0; k < m; k++)
+                ys[i + k] = half ? cpu_float_to_half(tile[k]) : cpu_float_to_bf16(tile[k]);
+        }
+        break;
+    }
+    default: {
+        const size_t sz = cpu_dtype_size(dt);
+        op->ints[dt]((const char *)x + (size_t)b * sz, (char *)y + (size_t)b * sz, e - b);
+        break;
+    }
+    }
+}
+
+static void un_chunk(void *arg, int64_t b, int64_t e) {
+    const un_job *j = arg;
+    int64_t end = e * UN_BLOCK;
+    if (end > j->n)
+        end = j->n;
+    un_apply(j->st, j->dtype, j->x, j->y, b * UN_BLOCK, end);
+}
+
+/* Run fn over [0, n) in blocks, in parallel when there is more than one. */
+static void un_parallel(cpu_ctx *ctx, int64_t n, void (*fn)(void *, int64_t, int64_t), void *arg) {
+    int64_t blocks = (n + UN_BLOCK - 1) / UN_BLOCK;
+    if (blocks > 1 && cpu_threads(ctx) > 1)
+        cpu_parallel_for(ctx, blocks, fn, arg);
+    else if (blocks > 0)
+        fn(arg, 0, blocks);
+}
+
+static prism_status un_prepare_op(cpu_ctx *ctx, const cpu_node *node, void **state, const un_op *op) {
+    un_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    st->op = op;
+    op->parse(node, &st->p);
+    *state = st;
+    return PRISM_OK;
+}
+
+static prism_status un_need_input(cpu_ctx *ctx, const cpu_tensor *const *in, uint32_t n_in) {
+    if (n_in < 1 || !in[0])
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "input 0 is missing");
+    return PRISM_OK;
+}
+
+static prism_status un_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                           uint32_t n_in) {
+    (void)node;
+    const un_state *st = state;
+    prism_status s = un_need_input(ctx, in, n_in);
+    if (s)
+        return s;
+    const cpu_tensor *x = in[0];
+    if (!st || !un_op_has(st->op, x->dtype))
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported", cpu_dtype_name(x->dtype));
+    cpu_tensor *y;
+    s = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
+    if (s)
+        return s;
+    un_job j = {st, x->dtype, x->data, y->data, x->count};
+    un_parallel(ctx, x->count, un_chunk, &j);
+    return PRISM_OK;
+}
+
+static void un_release(void *state) { free(state); }
+
+static bool un_supports_op(const cpu_node *node, const un_op *op) {
+    int32_t dt = cpu_node_input_dtype(node, 0);
+    return dt <= 0 || un_op_has(op, dt);
+}
+
+#define UN_KERNEL(SYM, OP)                                                                                       \
+    static prism_status un_prepare_##SYM(cpu_ctx *ctx, const cpu_node *node, void **state) {                     \
+        return un_prepare_op(ctx, node, state, &un_op_##OP);                                                     \
+    }                                                                                                            \
+    static bool un_supports_##SYM(const cpu_node *node) { return un_supports_op(node, &un_op_##OP); }           \
+    const cpu_kernel_def cpu_op_##SYM = {un_prepare_##SYM, un_run, un_release, un_supports_##SYM};
+
+UN_KERNEL(Relu, Relu)
+UN_KERNEL(LeakyRelu, LeakyRelu)
+UN_KERNEL(Elu, Elu)
+UN_KERNEL(Selu, Selu)
+UN_KERNEL(Celu, Celu)
+UN_KERNEL(Sigmoid, Sigmoid)
+UN_KERNEL(HardSigmoid, HardSigmoid)
+UN_KERNEL(HardSwish, HardSwish)
+UN_KERNEL(Softplus, Softplus)
+UN_KERNEL(Softsign, Softsign)
+UN_KERNEL(Mish, Mish)
+UN_KERNEL(ThresholdedRelu, ThresholdedRelu)
+UN_KERNEL(Tanh, Tanh)
+UN_KERNEL(Erf, Erf)
+UN_KERNEL(Exp, Exp)
+UN_KERNEL(Log, Log)
+UN_KERNEL(Sqrt, Sqrt)
+UN_KERNEL(Reciprocal, Reciprocal)
+UN_KERNEL(Abs, Abs)
+UN_KERNEL(Neg, Neg)
+UN_KERNEL(Sign, Sign)
+UN_KERNEL(Floor, Floor)
+UN_KERNEL(Ceil, Ceil)
+UN_KERNEL(Round, Round)
+UN_KERNEL(Sin, Sin)
+UN_KERNEL(Cos, Cos)
+UN_KERNEL(Tan, Tan)
+UN_KERNEL(Asin, Asin)
+UN_KERNEL(Acos, Acos)
+UN_KERNEL(Atan, Atan)
+UN_KERNEL(Sinh, Sinh)
+UN_KERNEL(Cosh, Cosh)
+UN_KERNEL(Asinh, Asinh)
+UN_KERNEL(Acosh, Acosh)
+UN_KERNEL(Atanh, Atanh)
+
+/* Gelu (opset 20): approximate = "none" (erf form) or "tanh". */
+static bool un_gelu_mode(const cpu_node *node, const un_op **op) {
+    const char *a = cpu_attr_string(node, "approximate", "none");
+    if (strcmp(a, "none") == 0)
+        *op = &un_op_GeluErf;
+    else if (strcmp(a, "tanh") == 0)
+        *op = &un_op_GeluTanh;
+    else
+        return false;
+    return true;
+}
+static prism_status un_prepare_Gelu(cpu_ctx *ctx, const cpu_node *node, void **state) {
+    const un_op *op;
+    if (!un_gelu_mode(node, &op))
+        return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "attribute approximate must be \"none\" or \"tanh\", got \"%s\"",
+                        cpu_attr_string(node, "approximate", ""));
+    return un_prepare_op(ctx, node, state, op);
+}
+static bool un_supports_Gelu(const cpu_node *node) {
+    const un_op *op;
+    return un_gelu_mode(node, &op) && un_supports_op(node, op);
+}
+const cpu_kernel_def cpu_op_Gelu = {un_prepare_Gelu, un_run, un_release, un_supports_Gelu};
+
+/* ==== ops with other output types or extra inputs ========================= */
+
+static bool un_input_dtype_is(const cpu_node *node, bool (*pred)(int32_t)) {
+    int32_t dt = cpu_node_input_dtype(node, 0);
+    return dt <= 0 || pred(dt);
+}
+
+/* ---- Not ---- */
+static void un_not_chunk(void *arg, int64_t b, int64_t e) {
+    const un_job *j = arg;
+    const uint8_t *x = j->x;
+    uint8_t *y = j->y;
+    int64_t end = e * UN_BLOCK < j->n ? e * UN_BLOCK : j->n;
+    for (int64_t i = b * UN_BLOCK; i < end; i++)
+        y[i] = !x[i];
+}
+static prism_status un_run_Not(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                               uint32_t n_in) {
+    (void)node;
+    (void)state;
+    prism_status s = un_need_input(ctx, in, n_in);
+    if (s)
+        return s;
+    const cpu_tensor *x = in[0];
+    if (x->dtype != PRISM_DTYPE_BOOL)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "input must be bool, got %s", cpu_dtype_name(x->dtype));
+    cpu_tensor *y;
+    s = cpu_output(ctx, 0, PRISM_DTYPE_BOOL, x->rank, x->dims, &y);
+    if (s)
+        return s;
+    un_job j = {NULL, x->dtype, x->data, y->data, x->count};
+    un_parallel(ctx, x->count, un_not_chunk, &j);
+    return PRISM_OK;
+}
+static bool un_is_bool(int32_t dt) { return dt == PRISM_DTYPE_BOOL; }
+static bool un_supports_Not(const cpu_node *node) { return un_input_dtype_is(node, un_is_bool); }
+const cpu_kernel_def cpu_op_Not = {NULL, un_run_Not, NULL, un_supports_Not};
+
+/* ---- IsNaN / IsInf: float types -> bool ---- */
+static inline double un_load_f(const void *x, int32_t dt, int64_t i) {
+    switch (dt) {
+    case PRISM_DTYPE_FLOAT:
+        return ((const float *)x)[i];
+    case PRISM_DTYPE_DOUBLE:
+        return ((const double *)x)[i];
+    case PRISM_DTYPE_FLOAT16:
+        return cpu_half_to_float(((const uint16_t *)x)[i]);
+    default:
+        return cpu_bf16_to_float(((const uint16_t *)x)[i]);
+    }
+}
+typedef struct un_class_job {
+    const void *x;
+    uint8_t *y;
+    int32_t dtype;
+    int64_t n;
+    bool isnan_, neg, pos;
+} un_class_job;
+static void un_class_chunk(void *arg, int64_t b, int64_t e) {
+    const un_class_job *j = arg;
+    int64_t end = e * UN_BLOCK < j->n ? e * UN_BLOCK : j->n;
+    for (int64_t i = b * UN_BLOCK; i < end; i++) {
+        const double v = un_load_f(j->x, j->dtype, i);
+        if (j->isnan_)
+            j->y[i] = v != v;
+        else
+            j->y[i] = (v == INFINITY && j->pos) || (v == -INFINITY && j->neg);
+    }
+}
+static prism_status un_run_class(cpu_ctx *ctx, const cpu_node *node, const cpu_tensor *const *in, uint32_t n_in,
+                                 bool isnan_) {
+    prism_status s = un_need_input(ctx, in, n_in);
+    if (s)
+        return s;
+    const cpu_tensor *x = in[0];
+    if (!un_is_float(x->dtype))
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported", cpu_dtype_name(x->dtype));
+    cpu_tensor *y;
+    s = cpu_output(ctx, 0, PRISM_DTYPE_BOOL, x->rank, x->dims, &y);
+    if (s)
+        return s;
+    un_class_job j = {x->data,
+                      y->data,
+                      x->dtype,
+                      x->count,
+                      isnan_,
+                      cpu_attr_int(node, "detect_negative", 1) != 0,
+                      cpu_attr_int(node, "detect_positive", 1) != 0};
+    un_parallel(ctx, x->count, un_class_chunk, &j);
+    return PRISM_OK;
+}
+static prism_status un_run_IsNaN(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                 uint32_t n_in) {
+    (void)state;
+    return un_run_class(ctx, node, in, n_in, true);
+}
+static prism_status un_run_IsInf(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                 uint32_t n_in) {
+    (void)state;
+    return un_run_class(ctx, node, in, n_in, false);
+}
+static bool un_supports_float(const cpu_node *node) { return un_input_dtype_is(node, un_is_float); }
+const cpu_kernel_def cpu_op_IsNaN = {NULL, un_run_IsNaN, NULL, un_supports_float};
+const cpu_kernel_def cpu_op_IsInf = {NULL, un_run_IsInf, NULL, un_supports_float};
+
+/* ---- Clip ---- */
+
+/* Bounds are applied as max then min, so min > max gives max everywhere (as
+ * the spec says); NaN inputs stay NaN. */
+typedef struct un_clip_job {
+    const void *x;
+    void *y;
+    int32_t dtype;
+    int64_t n;
+    bool has_lo, has_hi;
+    const void *lo, *hi; /* one element of the input's dtype */
+} un_clip_job;
+
+#define UN_CLIP_LOOP(T, CT, LD, ST)                                        \
+    {                                                                      \
+        const T *x = j->x;                                                 \
+        T *y = j->y;                                                       \
+        const CT lo = j->has_lo ? LD(*(const T *)j->lo) : (CT)0;          \
+        const CT hi = j->has_hi ? LD(*(const T *)j->hi) : (CT)0;          \
+        for (int64_t i = b; i < end; i++) {                                \
+            CT v = LD(x[i]);                                               \
+            if (j->has_lo && v < lo)                                       \
+                v = lo;                                                    \
+            if (j->has_hi && v > hi)                                       \
+                v = hi;                                                    \
+            y[i] = ST(v);                                                  \
+        }                                                                  \
+        break;                                                             \
+    }
+#define UN_ID(v) (v)
+#define UN_CLIP_CASE(E, T) \
+    case PRISM_DTYPE_##E:  \
+        UN_CLIP_LOOP(T, T, UN_ID, UN_ID)
+
+static void un_clip_chunk(void *arg, int64_t bb, int64_t e) {
+    const un_clip_job *j = arg;
+    const int64_t b = bb * UN_BLOCK;
+    const int64_t end = e * UN_BLOCK < j->n ? e * UN_BLOCK : j->n;
+    switch (j->dtype) {
+        UN_CLIP_CASE(FLOAT, float)
+        UN_CLIP_CASE(DOUBLE, double)
+        UN_SINT_TYPES(UN_CLIP_CASE)
+        UN_UINT_TYPES(UN_CLIP_CASE)
+    case PRISM_DTYPE_FLOAT16:
+        UN_CLIP_LOOP(uint16_t, float, cpu_half_to_float, cpu_float_to_half)
+    case PRISM_DTYPE_BFLOAT16:
+        UN_CLIP_LOOP(uint16_t, float, cpu_bf16_to_float, cpu_float_to_bf16)
+    default:
+        break;
+    }
+}
+
+static bool un_clip_dtype(int32_t dt) {
+    switch (dt) {
+#define UN_CASE(E, T) case PRISM_DTYPE_##E:
+        UN_SINT_TYPES(UN_CASE)
+        UN_UINT_TYPES(UN_CASE)
+        return true;
+    default:
+        return un_is_float(dt);
+    }
+}
+
+static prism_status un_run_Clip(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                uint32_t n_in) {
+    (void)state;
+    prism_status s = un_need_input(ctx, in, n_in);
+    if (s)
+        return s;
+    const cpu_tensor *x = in[0];
+    if (!un_clip_dtype(x->dtype))
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported", cpu_dtype_name(x->dtype));
+    un_clip_job j = {.dtype = x->dtype, .n = x->count, .x = x->data};
+    union {
+        float f;
+        double d;
+        uint16_t h;
+    } lo, hi;
+    if (cpu_node_opset(node) < 11) {
+        /* min/max attributes (float types only); absent = unbounded */
+        if (!un_is_float(x->dtype))
+            return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported before opset 11",
+                            cpu_dtype_name(x->dtype));
+        const bool has[2] = {cpu_attr_has(node, "min"), cpu_attr_has(node, "max")};
+        const float v[2] = {cpu_attr_float(node, "min", -FLT_MAX), cpu_attr_float(node, "max", FLT_MAX)};
+        void *dst[2] = {&lo, &hi};
+        for (int k = 0; k < 2; k++) {
+            switch (x->dtype) {
+            case PRISM_DTYPE_FLOAT:
+                *(float *)dst[k] = v[k];
+                break;
+            case PRISM_DTYPE_DOUBLE:
+                *(double *)dst[k] = v[k];
+                break;
+            case PRISM_DTYPE_FLOAT16:
+                *(uint16_t *)dst[k] = cpu_float_to_half(v[k]);
+                break;
+            default:
+                *(uint16_t *)dst[k] = cpu_float_to_bf16(v[k]);
+                break;
+            }
+        }
+        j.has_lo = has[0];
+        j.has_hi = has[1];
+        j.lo = &lo;
+        j.hi = &hi;
+    } else {
+        /* optional scalar inputs min (1) and max (2) of X's dtype */
+        for (uint32_t k = 1; k <= 2; k++) {
+            const cpu_tensor *b = k < n_in ? in[k] : NULL;
+            if (!b)
+                continue;
+            if (b->dtype != x->dtype)
+                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s has dtype %s, input has %s", k == 1 ? "min" : "max",
+                                cpu_dtype_name(b->dtype), cpu_dtype_name(x->dtype));
+            if (b->count == 0)
+                continue; /* an empty tensor: treated as not given */
+            if (b->count != 1)
+                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a scalar, got %lld elements",
+                                k == 1 ? "min" : "max", (long long)b->count);
+            if (k == 1) {
+                j.has_lo = true;
+                j.lo = b->data;
+            } else {
+                j.has_hi = true;
+                j.hi = b->data;
+            }
+        }
+    }
+    cpu_tensor *y;
+    s = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
+    if (s)
+        return s;
+    j.y = y->data;
+    un_parallel(ctx, x->count, un_clip_chunk, &j);
+    return PRISM_OK;
+}
+static bool un_supports_Clip(const cpu_node *node) {
+    int32_t dt = cpu_node_input_dtype(node, 0);
+    if (dt <= 0)
+        return true;
+    return cpu_node_opset(node) < 11 ? un_is_float(dt) : un_clip_dtype(dt);
+}
+const cpu_kernel_def cpu_op_Clip = {NULL, un_run_Clip, NULL, un_supports_Clip};
+
+/* ---- Identity (tensors of any dtype; sequences/optionals are not tensors) ---- */
+static prism_status un_run_Identity(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
+                                    uint32_t n_in) {
+    (void)node;
+    (void)state;
+    prism_status s = un_need_input(ctx, in, n_in);
+    if (s)
+        return s;
+    const cpu_tensor *x = in[0];
+    const size_t sz = cpu_dtype_size(x->dtype);
+    if (sz == 0)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported", cpu_dtype_name(x->dtype));
+    cpu_tensor *y;
+    s = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
+    if (s)
+        return s;
+    if (x->count == 0)
+        return PRISM_OK;
+    if (x->dtype == PRISM_DTYPE_STRING) {
+        char *const *xs = x->data;
+        char **ys = y->data;
+        for (int64_t i = 0; i < x->count; i++) {
+            const char *v = xs[i] ? xs[i] : "";
+            size_t len = strlen(v) + 1;
+            ys[i] = malloc(len);
+            if (!ys[i])
+                return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory copying strings");
+            memcpy(ys[i], v, len);
+        }
+    } else {
+        memcpy(y->data, x->data, (size_t)x->count * sz);
+    }
+    return PRISM_OK;
+}
+static bool un_supports_Identity(const cpu_node *node) {
+    int32_t dt = cpu_node_input_dtype(node, 0);
+    return dt <= 0 || cpu_dtype_size(dt) > 0;
+}
+const cpu_kernel_def cpu_op_Identity = {NULL, un_run_Identity, NULL, un_supports_Identity};
