@@ -738,8 +738,11 @@ static bool ew_is_unsigned(int32_t dt) {
 }
 static int64_t ew_get_i64(const void *p, int32_t dt, int64_t i) {
     switch (dt) {
-        EW_SINT_TYPES(EW_GETI, _)
-        EW_UINT_TYPES(EW_GETI, _)
+#define EW_GETI64(A, E, T) \
+    case PRISM_DTYPE_##E:  \
+        return (int64_t)((const T *)p)[i];
+        EW_SINT_TYPES(EW_GETI64, _)
+        EW_UINT_TYPES(EW_GETI64, _)
     default:
         return 0;
     }

@@ -25,7 +25,7 @@
 
 #include "cpu_kernel.h"
 
-#define POOL_MAX_SP (CPU_MAX_RANK - 2)
+#define POOL_MAX_SP (CPU_MAX_RANK - 1) /* spatial dims, plus one for 1-D promotion */
 
 enum { POOL_PAD_NOTSET, POOL_PAD_SAME_UPPER, POOL_PAD_SAME_LOWER, POOL_PAD_VALID };
 enum { POOL_MAX, POOL_AVG };
@@ -127,7 +127,10 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel_shape has %zu dims but X has %d spatial dims",
                         st->n_kshape, sp);
     memset(g, 0, sizeof *g);
-    g->sp = sp;
+    /* 1-D runs as 2-D with a leading unit dim (kernel 1, no padding). */
+    const int off = sp == 1 ? 1 : 0;
+    g->sp = sp + off;
+    if (off) g->in[0] = g->out[0] = g->k[0] = g->s[0] = g->d[0] = 1;
     if (!mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     y_dims[0] = x->dims[0];
     y_dims[1] = x->dims[1];
@@ -167,20 +170,20 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
                 out = (padded - dk) / s + 1;
             }
         }
-        g->in[i] = in;
-        g->out[i] = out;
-        g->k[i] = k;
-        g->s[i] = s;
-        g->d[i] = d;
-        g->pb[i] = pb;
-        g->pe[i] = pe;
+        g->in[i + off] = in;
+        g->out[i + off] = out;
+        g->k[i + off] = k;
+        g->s[i + off] = s;
+        g->d[i + off] = d;
+        g->pb[i + off] = pb;
+        g->pe[i + off] = pe;
         y_dims[2 + i] = out;
         if (!mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     }
     g->in_plane = cpu_shape_count(sp, x->dims + 2);
     g->out_plane = cpu_shape_count(sp, y_dims + 2);
     int64_t stride = 1;
-    for (int i = sp - 1; i >= 0; i--) {
+    for (int i = g->sp - 1; i >= 0; i--) {
         g->istride[i] = stride;
         stride *= g->in[i];
     }
@@ -264,9 +267,9 @@ static int64_t pool_index(const pool_geom *g, bool col_major, int64_t plane, int
     return plane * g->in_plane + spatial;
 }
 
-/* Max pooling over planes [p0, p1). NaN never replaces a value (a > NaN is
- * false), matching ONNX Runtime; an all-padding window yields the lowest
- * value and index -1. */
+/* Max pooling over planes [p0, p1), generic N-D, with Indices. A NaN in the
+ * window wins (like numpy and PyTorch; its index is the first NaN's); an
+ * all-padding window yields the lowest value and index -1. */
 #define POOL_MAX_DEFINE(T, LOWEST)                                                                \
     static void maxpool_planes_##T(void *argp, int64_t p0, int64_t p1) {                          \
         const pool_arg *a = argp;                                                                 \
@@ -281,7 +284,7 @@ static int64_t pool_index(const pool_geom *g, bool col_major, int64_t plane, int
                 if (pool_window(g, o, start, lo, hi)) {                                           \
                     POOL_FOR_TAPS(g, start, lo, hi, {                                             \
                         T v = xp[off];                                                            \
-                        if (best_off < 0 || v > best) {                                           \
+                        if (best_off < 0 || v > best || (v != v && best == best)) {               \
                             best = v;                                                             \
                             best_off = off;                                                       \
                         }                                                                         \
@@ -319,6 +322,68 @@ static int64_t pool_index(const pool_geom *g, bool col_major, int64_t plane, int
             }                                                                                     \
         }                                                                                         \
     }
+
+/*
+ * The 2-D fast path (no Indices): each output row is accumulated tap by tap,
+ * every tap sweeping the run of output columns it reaches inside the input,
+ * so the inner loops are plain strided vector loops. Per-row and per-column
+ * divisors (AveragePool) and per-kw column ranges come precomputed.
+ */
+typedef struct pool2d_arg {
+    const pool_geom *g;
+    const void *x;
+    void *y;
+    const double *cnt_h, *cnt_w; /* AveragePool divisor factors */
+    const int64_t *kw_lo, *kw_hi; /* output columns reached by tap kw */
+} pool2d_arg;
+
+#define POOL2D_DEFINE(NAME, T, INIT, ACC, FINISH)                                                  \
+    static void NAME##_##T(void *argp, int64_t p0, int64_t p1) {                                   \
+        const pool2d_arg *a = argp;                                                                \
+        const pool_geom *g = a->g;                                                                 \
+        const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], sw = g->s[1];    \
+        for (int64_t p = p0; p < p1; p++) {                                                        \
+            const T *xp = (const T *)a->x + p * g->in_plane;                                       \
+            T *yp = (T *)a->y + p * g->out_plane;                                                  \
+            for (int64_t oh = 0; oh < OH; oh++) {                                                  \
+                T *yr = yp + oh * OW;                                                              \
+                for (int64_t ow = 0; ow < OW; ow++) yr[ow] = INIT;                                 \
+                for (int64_t kh = 0; kh < g->k[0]; kh++) {                                         \
+                    const int64_t ih = oh * g->s[0] - g->pb[0] + kh * g->d[0];                     \
+                    if (ih < 0 || ih >= H) continue;                                               \
+                    const T *xr = xp + ih * W;                                                     \
+                    for (int64_t kw = 0; kw < g->k[1]; kw++) {                                     \
+                        const int64_t off = kw * g->d[1] - g->pb[1], hi = a->kw_hi[kw];            \
+                        if (sw == 1)                                                               \
+                            for (int64_t ow = a->kw_lo[kw]; ow < hi; ow++) ACC(T, yr[ow], xr[ow + off]); \
+                        else                                                                       \
+                            for (int64_t ow = a->kw_lo[kw]; ow < hi; ow++) ACC(T, yr[ow], xr[ow * sw + off]); \
+                    }                                                                              \
+                }                                                                                  \
+                FINISH;                                                                            \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* NaN propagates: once the running max is NaN nothing replaces it. */
+#define POOL2D_MAX_ACC(T, y, v)                  \
+    do {                                         \
+        const T v_ = (v);                        \
+        (y) = (v_ > (y) || v_ != v_) ? v_ : (y); \
+    } while (0)
+#define POOL2D_SUM_ACC(T, y, v) ((y) += (v))
+#define POOL2D_AVG_FINISH(T)                                                   \
+    for (int64_t ow = 0; ow < OW; ow++) {                                      \
+        const double c = a->cnt_h[oh] * a->cnt_w[ow];                          \
+        yr[ow] = c > 0 ? (T)(yr[ow] / c) : (T)NAN;                             \
+    }
+
+POOL2D_DEFINE(maxpool2d, float, -INFINITY, POOL2D_MAX_ACC, (void)0)
+POOL2D_DEFINE(maxpool2d, double, -INFINITY, POOL2D_MAX_ACC, (void)0)
+POOL2D_DEFINE(maxpool2d, int8_t, INT8_MIN, POOL2D_MAX_ACC, (void)0)
+POOL2D_DEFINE(maxpool2d, uint8_t, 0, POOL2D_MAX_ACC, (void)0)
+POOL2D_DEFINE(avgpool2d, float, 0, POOL2D_SUM_ACC, POOL2D_AVG_FINISH(float))
+POOL2D_DEFINE(avgpool2d, double, 0, POOL2D_SUM_ACC, POOL2D_AVG_FINISH(double))
 
 POOL_MAX_DEFINE(float, -INFINITY)
 POOL_MAX_DEFINE(double, -INFINITY)
@@ -379,17 +444,63 @@ static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
         dt = PRISM_DTYPE_FLOAT;
     }
     void (*fn)(void *, int64_t, int64_t) = NULL;
-    switch (dt) {
-    case PRISM_DTYPE_FLOAT: fn = is_max ? maxpool_planes_float : avgpool_planes_float; break;
-    case PRISM_DTYPE_DOUBLE: fn = is_max ? maxpool_planes_double : avgpool_planes_double; break;
-    case PRISM_DTYPE_INT8: fn = maxpool_planes_int8_t; break;
-    default: fn = maxpool_planes_uint8_t; break;
+    void *fn_arg = &arg;
+    pool2d_arg arg2 = {&g, arg.x, arg.y, NULL, NULL, NULL, NULL};
+    double *tab = NULL;
+    if (g.sp == 2 && !idx && g.out_plane > 0) {
+        /* Tables for the 2-D path: divisors per output row and column, and
+         * the output columns each kw tap reaches. */
+        int64_t n_tab = g.out[0] + g.out[1] + 2 * g.k[1];
+        if (!(tab = malloc((size_t)n_tab * sizeof *tab))) {
+            rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+            goto done;
+        }
+        double *ch = tab, *cw = tab + g.out[0];
+        int64_t *klo = (int64_t *)(cw + g.out[1]), *khi = klo + g.k[1];
+        for (int i = 0; i < 2; i++)
+            for (int64_t o = 0; o < g.out[i]; o++) {
+                int64_t start = o * g.s[i] - g.pb[i], l, h;
+                if (st->count_include_pad)
+                    pool_tap_range(start, g.d[i], g.k[i], -g.pb[i], g.in[i] + g.pe[i], &l, &h);
+                else
+                    pool_tap_range(start, g.d[i], g.k[i], 0, g.in[i], &l, &h);
+                (i ? cw : ch)[o] = (double)(h > l ? h - l : 0);
+            }
+        for (int64_t kw = 0; kw < g.k[1]; kw++) {
+            /* Output columns ow with 0 <= ow*s + off < W. */
+            int64_t off = kw * g.d[1] - g.pb[1], s = g.s[1], W = g.in[1];
+            int64_t l = off >= 0 ? 0 : (-off + s - 1) / s, h = W - off <= 0 ? 0 : (W - off + s - 1) / s;
+            if (l > g.out[1]) l = g.out[1];
+            if (h > g.out[1]) h = g.out[1];
+            klo[kw] = l;
+            khi[kw] = h < l ? l : h;
+        }
+        arg2.cnt_h = ch;
+        arg2.cnt_w = cw;
+        arg2.kw_lo = klo;
+        arg2.kw_hi = khi;
+        fn_arg = &arg2;
+        switch (dt) {
+        case PRISM_DTYPE_FLOAT: fn = is_max ? maxpool2d_float : avgpool2d_float; break;
+        case PRISM_DTYPE_DOUBLE: fn = is_max ? maxpool2d_double : avgpool2d_double; break;
+        case PRISM_DTYPE_INT8: fn = maxpool2d_int8_t; break;
+        default: fn = maxpool2d_uint8_t; break;
+        }
+    } else {
+        switch (dt) {
+        case PRISM_DTYPE_FLOAT: fn = is_max ? maxpool_planes_float : avgpool_planes_float; break;
+        case PRISM_DTYPE_DOUBLE: fn = is_max ? maxpool_planes_double : avgpool_planes_double; break;
+        case PRISM_DTYPE_INT8: fn = maxpool_planes_int8_t; break;
+        default: fn = maxpool_planes_uint8_t; break;
+        }
     }
-    if (g.out_plane > 0) cpu_parallel_for(ctx, g.planes, fn, &arg);
-    if (half) pool_narrow(yf, y);
+    if (g.out_plane > 0) cpu_parallel_for(ctx, g.planes, fn, fn_arg);
+done:
+    free(tab);
+    if (half && !rc) pool_narrow(yf, y);
     free(xf);
     free(yf);
-    return PRISM_OK;
+    return rc;
 }
 
 /* ---- global pooling ------------------------------------------------------ */

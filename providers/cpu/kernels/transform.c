@@ -1499,10 +1499,12 @@ static prism_status tr_space_depth(cpu_ctx *ctx, const cpu_node *node, const cpu
     } else {
         if (H % b || W % b)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "SpaceToDepth height/width not divisible by blocksize");
-        /* [N, C, H/b, b, W/b, b] -> [N, b, b, C, H/b, W/b] */
-        const int64_t v[6] = {N, C, H / b, b, W / b, b}, q[6] = {0, 3, 5, 1, 2, 4};
+        /* DCR: [N, C, H/b, b, W/b, b] -> [N, b, b, C, H/b, W/b]; CRD (a
+         * mode added after opset 25, harmless to honour): -> [N, C, b, b, ...] */
+        const bool crd = !strcmp(cpu_attr_string(node, "mode", "DCR"), "CRD");
+        const int64_t v[6] = {N, C, H / b, b, W / b, b}, q[6] = {0, 3, 5, 1, 2, 4}, qc[6] = {0, 1, 3, 5, 2, 4};
         memcpy(view, v, sizeof v);
-        memcpy(perm, q, sizeof q);
+        memcpy(perm, crd ? qc : q, sizeof q);
         if (C > TR_MAX_COUNT / (b * b))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "SpaceToDepth result is too large");
         odims[0] = N, odims[1] = C * b * b, odims[2] = H / b, odims[3] = W / b;
