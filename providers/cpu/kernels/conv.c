@@ -465,7 +465,7 @@ static prism_status conv_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     const cpu_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     if (w->dtype != x->dtype) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W's dtype differs from X's");
     conv_geom g;
-    int32_t yr;
+    int32_t yr = 0;
     int64_t yd[CPU_MAX_RANK];
     prism_status rc = conv_geometry(ctx, st, x, w, b, &g, &yr, yd);
     if (rc) return rc;
