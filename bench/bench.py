@@ -624,6 +624,21 @@ def render(rows, facts, args):
 # ---------------------------------------------------------------------------
 
 
+# Where a CMake build puts the libraries: per-target folders, or the common
+# build/lib of CMAKE_LIBRARY_OUTPUT_DIRECTORY. The first that exists is used.
+PRISM_LIB_CANDIDATES = ("build/core/libprism.so", "build/lib/libprism.so")
+PROVIDER_DIR_CANDIDATES = ("build/providers/cpu", "build/lib")
+PROVIDER_LIB = "libprism_provider_cpu.so"
+
+
+def first_existing(candidates, inside=None):
+    """The first candidate path that exists (with file `inside`, for folders), else the first."""
+    for path in candidates:
+        if os.path.exists(os.path.join(path, inside) if inside else path):
+            return path
+    return candidates[0]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated (default: {DEFAULT_MODELS})")
@@ -636,11 +651,16 @@ def parse_args(argv=None):
     )
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per runtime (default 3)")
     parser.add_argument("--runtimes", default="prism,ort", help="prism,ort (default) or just one of them")
-    parser.add_argument("--prism-lib", default="build/core/libprism.so", help="path of libprism.so")
+    parser.add_argument(
+        "--prism-lib",
+        default=first_existing(PRISM_LIB_CANDIDATES),
+        help=f"path of libprism.so (default: the first of {', '.join(PRISM_LIB_CANDIDATES)} that exists)",
+    )
     parser.add_argument(
         "--provider-path",
-        default=os.environ.get("PRISM_PROVIDER_PATH", "build/providers/cpu"),
-        help="PRISM_PROVIDER_PATH for Prism (default: $PRISM_PROVIDER_PATH or build/providers/cpu)",
+        default=os.environ.get("PRISM_PROVIDER_PATH") or first_existing(PROVIDER_DIR_CANDIDATES, PROVIDER_LIB),
+        help="PRISM_PROVIDER_PATH for Prism (default: $PRISM_PROVIDER_PATH, else the first of "
+        f"{', '.join(PROVIDER_DIR_CANDIDATES)} holding {PROVIDER_LIB})",
     )
     parser.add_argument(
         "--prism-input",

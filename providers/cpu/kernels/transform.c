@@ -1453,11 +1453,26 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         memcpy(y->data, x->data, p.esz);
         return tr_own_strings(ctx, y);
     }
-    p.xd = x->dims;
+    tr_strides(r, x->dims, p.xs);
+    int64_t xd[CPU_MAX_RANK];
+    for (int32_t d = 0; d < r; d++) {
+        xd[d] = x->dims[d];
+        if (mode == TR_PAD_CONSTANT)
+            continue;
+        /* Negative pads crop first; the other modes then pad relative to
+         * the cropped extent (what ONNX Runtime does; the reference cannot
+         * crop at all). */
+        const int64_t cb = pb[d] < 0 ? -pb[d] : 0, ce = pe[d] < 0 ? -pe[d] : 0;
+        xd[d] -= cb + ce;
+        if (xd[d] <= 0)
+            return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad mode '%s' crops all of dimension %d", ms, (int)d);
+        p.src += cb * p.xs[d] * (int64_t)p.esz;
+        pb[d] += cb;
+    }
+    p.xd = xd;
     p.od = od;
     p.pb = pb;
     p.dst = y->data;
-    tr_strides(r, x->dims, p.xs);
     tr_for(ctx, cnt / od[r - 1], cnt * (int64_t)p.esz, tr_pad_fn, &p);
     return tr_own_strings(ctx, y);
 }
