@@ -564,6 +564,8 @@ def machine_facts(prism):
         ("host", platform.node()),
         ("CPU", f"{cpu} ({cores} usable cores; {flags or 'no AVX2'})"),
         ("OPENBLAS_CORETYPE", os.environ.get("OPENBLAS_CORETYPE", "unset")),
+        # Other work on a shared machine skews every number: say how busy it was.
+        ("load average at start", " ".join(f"{v:.2f}" for v in os.getloadavg())),
         ("kernel", platform.release()),
         ("Python", platform.python_version()),
         ("numpy", np.__version__),

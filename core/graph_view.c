@@ -63,6 +63,14 @@ static uint32_t gv_node_output(const prism_graph_view *g, uint32_t n, uint32_t k
     const pr_node *x = gv_node(g, n);
     return x && k < x->n_outputs ? x->outputs[k] : PRISM_NO_VALUE;
 }
+static uint32_t gv_node_implicit_count(const prism_graph_view *g, uint32_t n) {
+    const pr_node *x = gv_node(g, n);
+    return x ? x->n_implicit : 0;
+}
+static uint32_t gv_node_implicit(const prism_graph_view *g, uint32_t n, uint32_t k) {
+    const pr_node *x = gv_node(g, n);
+    return x && k < x->n_implicit ? x->implicit[k] : PRISM_NO_VALUE;
+}
 static const char *gv_value_name(const prism_graph_view *g, uint32_t v) {
     const pr_value *x = gv_value(g, v);
     return x ? x->name : NULL;
@@ -181,6 +189,8 @@ void pr_host_api_fill_graph(prism_host_api *h) {
     h->node_input = gv_node_input;
     h->node_output_count = gv_node_output_count;
     h->node_output = gv_node_output;
+    h->node_implicit_input_count = gv_node_implicit_count;
+    h->node_implicit_input = gv_node_implicit;
     h->value_name = gv_value_name;
     h->value_dtype = gv_value_dtype;
     h->value_rank = gv_value_rank;

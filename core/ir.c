@@ -34,6 +34,7 @@ void pr_node_clear(pr_node *n) {
     free(n->domain);
     free(n->inputs);
     free(n->outputs);
+    free(n->implicit);
     for (uint32_t i = 0; i < n->n_attrs; i++) pr_attr_clear(&n->attrs[i]);
     free(n->attrs);
     memset(n, 0, sizeof *n);
@@ -117,6 +118,11 @@ int64_t pr_graph_opset(const pr_graph *g, const char *domain) {
     return -1;
 }
 
+/* Dependency k of a node: its inputs, then its implicit inputs. */
+static uint32_t pr_node_dep(const pr_node *n, uint32_t k) {
+    return k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
+}
+
 static const char *pr_node_label(const pr_node *n) { return n->name && *n->name ? n->name : n->op_type; }
 
 prism_status pr_graph_toposort(pr_graph *g) {
@@ -148,8 +154,8 @@ prism_status pr_graph_toposort(pr_graph *g) {
     }
     size_t total = 0;
     for (size_t i = 0; i < nn; i++)
-        for (uint32_t k = 0; k < g->nodes[i].n_inputs; k++) {
-            uint32_t v = g->nodes[i].inputs[k];
+        for (uint32_t k = 0; k < g->nodes[i].n_inputs + g->nodes[i].n_implicit; k++) {
+            uint32_t v = pr_node_dep(&g->nodes[i], k);
             if (v != PRISM_NO_VALUE && g->values[v].producer >= 0) {
                 uses_off[v + 1]++;
                 pending[i]++;
@@ -165,8 +171,8 @@ prism_status pr_graph_toposort(pr_graph *g) {
         goto done;
     }
     for (size_t i = 0; i < nn; i++)
-        for (uint32_t k = 0; k < g->nodes[i].n_inputs; k++) {
-            uint32_t v = g->nodes[i].inputs[k];
+        for (uint32_t k = 0; k < g->nodes[i].n_inputs + g->nodes[i].n_implicit; k++) {
+            uint32_t v = pr_node_dep(&g->nodes[i], k);
             if (v != PRISM_NO_VALUE && g->values[v].producer >= 0) uses[uses_off[v] + fill[v]++] = (uint32_t)i;
         }
     free(fill);

@@ -62,6 +62,8 @@ typedef struct pr_node {
     uint32_t *outputs; /* value ids, PRISM_NO_VALUE for omitted */
     pr_attr *attrs;
     uint32_t n_attrs;
+    uint32_t *implicit; /* values of this graph read by the node's subgraphs */
+    uint32_t n_implicit;
 } pr_node;
 
 typedef struct pr_opset {

@@ -20,6 +20,7 @@ typedef struct load_ctx {
     size_t n_opsets;
     size_t n_inlined; /* counter making inlined value names unique */
     size_t n_initializers;
+    size_t n_inlined_nodes, max_inlined_nodes; /* a few bytes of nested calls must not expand to billions */
 } load_ctx;
 
 /* What an inlined function call maps: formal names -> actual names, and the
@@ -29,6 +30,7 @@ typedef struct inline_scope {
     const Onnx__NodeProto *call;
     char *prefix;
     const struct inline_scope *outer;
+    const struct inline_scope *caller; /* the scope the call node sits in; NULL: the graph */
     int depth;
 } inline_scope;
 
@@ -58,9 +60,18 @@ static char *pr_inline_name(const inline_scope *sc, const char *name) {
     return pr_asprintf("%s%s", sc->prefix, name);
 }
 
+/* The call site's attribute `name`. A call inside a function body may pass
+ * its own caller's attribute on (ref_attr_name): follow those outwards. */
 static const Onnx__AttributeProto *pr_call_attr(const inline_scope *sc, const char *name) {
-    for (size_t i = 0; sc && i < sc->call->n_attribute; i++)
-        if (sc->call->attribute[i]->name && !strcmp(sc->call->attribute[i]->name, name)) return sc->call->attribute[i];
+    while (sc) {
+        const Onnx__AttributeProto *found = NULL;
+        for (size_t i = 0; !found && i < sc->call->n_attribute; i++)
+            if (sc->call->attribute[i] && sc->call->attribute[i]->name && !strcmp(sc->call->attribute[i]->name, name))
+                found = sc->call->attribute[i];
+        if (!found || !found->ref_attr_name || !*found->ref_attr_name) return found;
+        name = found->ref_attr_name;
+        sc = sc->caller;
+    }
     return NULL;
 }
 
@@ -165,6 +176,10 @@ static const Onnx__FunctionProto *pr_find_function(const load_ctx *ctx, const ch
 
 static prism_status inline_call(load_ctx *ctx, pr_graph *g, const Onnx__NodeProto *np, const Onnx__FunctionProto *fn,
                                 const inline_scope *sc, int depth) {
+    for (const inline_scope *c = sc; c; c = c->caller)
+        if (c->fn == fn)
+            return pr_fail(PRISM_ERR_INVALID_MODEL, "function '%s' is recursive: node '%s' calls it from within itself",
+                           fn->name, np->name ? np->name : "");
     if (sc && sc->depth >= PR_MAX_INLINE_DEPTH)
         return pr_fail(PRISM_ERR_INVALID_MODEL, "function '%s' is nested more than %d deep (recursive?)", fn->name,
                        PR_MAX_INLINE_DEPTH);
@@ -180,7 +195,7 @@ static prism_status inline_call(load_ctx *ctx, pr_graph *g, const Onnx__NodeProt
         if (!(outs[i] = pr_inline_name(sc, np->output[i]))) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     call.input = ins;
     call.output = outs;
-    inline_scope inner = {.fn = fn, .call = &call, .outer = NULL, .depth = sc ? sc->depth + 1 : 1};
+    inline_scope inner = {.fn = fn, .call = &call, .outer = NULL, .caller = sc, .depth = sc ? sc->depth + 1 : 1};
     if (!st) {
         inner.prefix = pr_asprintf("%s/%s#%zu/", fn->name, np->name ? np->name : "", ctx->n_inlined++);
         if (!inner.prefix) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -217,6 +232,10 @@ static prism_status add_nodes(load_ctx *ctx, pr_graph *g, Onnx__NodeProto *const
         const Onnx__NodeProto *np = nodes[ni];
         if (!np || !np->op_type || !*np->op_type)
             return pr_fail(PRISM_ERR_INVALID_MODEL, "node #%zu has no op_type", ni);
+        if (sc && ++ctx->n_inlined_nodes > ctx->max_inlined_nodes)
+            return pr_fail(PRISM_ERR_INVALID_MODEL,
+                           "inlining model-local functions would create more than %zu nodes: refused",
+                           ctx->max_inlined_nodes);
         const char *domain = pr_norm_domain(np->domain);
         const Onnx__FunctionProto *fn = pr_find_function(ctx, domain, np->op_type);
         if (fn) {
@@ -333,6 +352,35 @@ static prism_status apply_type(pr_value *v, const Onnx__TypeProto *tp) {
     return PRISM_OK;
 }
 
+/* A node whose subgraphs read values of this graph depends on them: record
+ * them as its implicit inputs (creating the value when this graph does not
+ * define it either, so that it becomes an outer value of this graph). */
+static prism_status collect_implicit_inputs(pr_graph *g) {
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        pr_node *n = &g->nodes[i];
+        for (uint32_t a = 0; a < n->n_attrs; a++) {
+            const pr_attr *at = &n->attrs[a];
+            size_t nb = at->type == PRISM_ATTR_GRAPH ? 1 : at->type == PRISM_ATTR_GRAPHS ? at->count : 0;
+            for (size_t b = 0; b < nb; b++) {
+                const pr_graph *body = at->graphs[b];
+                for (size_t v = 0; body && v < body->n_values; v++) {
+                    if (!body->values[v].is_outer) continue;
+                    uint32_t id = pr_graph_value(g, body->values[v].name, NULL);
+                    if (id == PRISM_NO_VALUE) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+                    bool seen = false;
+                    for (uint32_t k = 0; k < n->n_implicit; k++) seen |= n->implicit[k] == id;
+                    if (seen) continue;
+                    uint32_t *grown = realloc(n->implicit, (n->n_implicit + 1) * sizeof *grown);
+                    if (!grown) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+                    n->implicit = grown;
+                    n->implicit[n->n_implicit++] = id;
+                }
+            }
+        }
+    }
+    return PRISM_OK;
+}
+
 static prism_status load_graph(load_ctx *ctx, const Onnx__GraphProto *gp, int depth, pr_graph **out) {
     if (depth > PR_MAX_GRAPH_DEPTH)
         return pr_fail(PRISM_ERR_INVALID_MODEL, "subgraphs are nested more than %d deep", PR_MAX_GRAPH_DEPTH);
@@ -438,6 +486,7 @@ static prism_status load_graph(load_ctx *ctx, const Onnx__GraphProto *gp, int de
             (st = apply_type(&g->values[id], vi->type)))
             goto fail;
     }
+    if ((st = collect_implicit_inputs(g))) goto fail;
     st = pr_graph_toposort(g);
     if (st) goto fail;
     /* A value nobody produces is an outer-scope reference in a subgraph and
@@ -501,6 +550,10 @@ prism_status pr_model_from_bytes(const void *data, size_t size, const char *base
         }
     }
     load_ctx ctx = {.mp = mp, .base_dir = base_dir, .opsets = m->opsets, .n_opsets = m->n_opsets};
+    /* Inlining may multiply the nodes written in the file, within reason. */
+    size_t protos = mp->graph->n_node;
+    for (size_t i = 0; i < mp->n_functions; i++) protos += mp->functions[i] ? mp->functions[i]->n_node : 0;
+    ctx.max_inlined_nodes = ((size_t)1 << 18) + protos * 1024;
     st = load_graph(&ctx, mp->graph, 0, &m->graph);
     m->n_initializers = ctx.n_initializers;
     if (!st) st = pr_fold_constants(m->graph);

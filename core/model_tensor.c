@@ -29,11 +29,11 @@ void pr_const_clear(pr_const *c) {
  * paths, ".." components and anything whose real path leaves base_dir
  * (symlinks included). */
 static prism_status pr_external_path(const char *base_dir, const char *location, char **out) {
+    if (!location || !*location) return pr_fail(PRISM_ERR_INVALID_MODEL, "external data has an empty location");
     if (!base_dir)
         return pr_fail(PRISM_ERR_INVALID_MODEL,
                        "external data '%s' cannot be used: the model was loaded from memory without a base folder",
                        location);
-    if (!location || !*location) return pr_fail(PRISM_ERR_INVALID_MODEL, "external data has an empty location");
     if (location[0] == '/' || location[0] == '\\')
         return pr_fail(PRISM_ERR_INVALID_MODEL, "external data location '%s' is absolute: refused", location);
     for (const char *p = location; *p;) {
@@ -84,12 +84,14 @@ static prism_status pr_read_external(const Onnx__TensorProto *tp, const char *ba
         else if (!strcmp(e->key, "length")) length_s = e->value;
     }
     uint64_t offset = 0, length = want;
+    const char *loc = location ? location : "";
     if (offset_s && !pr_parse_u64(offset_s, &offset))
-        return pr_fail(PRISM_ERR_INVALID_MODEL, "external data offset '%s' is not a number", offset_s);
+        return pr_fail(PRISM_ERR_INVALID_MODEL, "external data '%s': offset '%s' is not a number", loc, offset_s);
     if (length_s && !pr_parse_u64(length_s, &length))
-        return pr_fail(PRISM_ERR_INVALID_MODEL, "external data length '%s' is not a number", length_s);
+        return pr_fail(PRISM_ERR_INVALID_MODEL, "external data '%s': length '%s' is not a number", loc, length_s);
     if (length != want)
-        return pr_fail(PRISM_ERR_INVALID_MODEL, "external data length %llu does not match the %zu bytes of the tensor",
+        return pr_fail(PRISM_ERR_INVALID_MODEL,
+                       "external data '%s': length %llu does not match the %zu bytes of the tensor", loc,
                        (unsigned long long)length, want);
     char *path;
     prism_status st = pr_external_path(base_dir, location, &path);
@@ -114,6 +116,14 @@ static prism_status pr_read_external(const Onnx__TensorProto *tp, const char *ba
     return st;
 }
 
+/* "[2,3]" into buf (truncated with "..." when it does not fit). */
+static void pr_format_dims(const int64_t *dims, size_t rank, char *buf, size_t size) {
+    size_t n = (size_t)snprintf(buf, size, "["), i;
+    for (i = 0; i < rank && n + 24 < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "," : "", (long long)dims[i]);
+    snprintf(buf + n, size - n, "%s]", i < rank ? "..." : "");
+}
+
 /* Copy the elements of one typed repeated field, converting to dtype. */
 #define PR_COPY_FIELD(field, n_field, ctype)                       \
     do {                                                            \
@@ -133,8 +143,12 @@ prism_status pr_const_from_proto(const Onnx__TensorProto *tp, const char *base_d
     c.dtype = dt;
     c.rank = (uint32_t)tp->n_dims;
     if (tp->n_dims > 64) return pr_fail(PRISM_ERR_INVALID_MODEL, "tensor '%s': rank %zu is absurd", nm, tp->n_dims);
-    if (!pr_shape_count(tp->dims, tp->n_dims, &c.count))
-        return pr_fail(PRISM_ERR_INVALID_MODEL, "tensor '%s': negative dimension or element count overflows", nm);
+    if (!pr_shape_count(tp->dims, tp->n_dims, &c.count)) {
+        char shape[512];
+        pr_format_dims(tp->dims, tp->n_dims, shape, sizeof shape);
+        return pr_fail(PRISM_ERR_INVALID_MODEL, "tensor '%s': dims %s have a negative dim or more than 2^50 elements",
+                       nm, shape);
+    }
     size_t esize = prism_dtype_size((prism_dtype)dt);
     if (!pr_mul_size((size_t)c.count, esize, &c.bytes))
         return pr_fail(PRISM_ERR_INVALID_MODEL, "tensor '%s': byte size overflows", nm);

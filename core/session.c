@@ -220,7 +220,7 @@ static prism_status build_parts(prism_session *s, const int32_t *node_inst) {
         for (size_t i = 0; i < nn; i++)
             if (node_part[i] == (int32_t)p) {
                 count++;
-                max_in += g->nodes[i].n_inputs;
+                max_in += g->nodes[i].n_inputs + g->nodes[i].n_implicit;
                 max_out += g->nodes[i].n_outputs;
             }
         part->nodes = malloc((count + 1) * sizeof(uint32_t));
@@ -234,8 +234,8 @@ static prism_status build_parts(prism_session *s, const int32_t *node_inst) {
             if (node_part[i] != (int32_t)p) continue;
             const pr_node *n = &g->nodes[i];
             part->nodes[part->n_nodes++] = (uint32_t)i;
-            for (uint32_t k = 0; k < n->n_inputs; k++) {
-                uint32_t v = n->inputs[k];
+            for (uint32_t k = 0; k < n->n_inputs + n->n_implicit; k++) {
+                uint32_t v = k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
                 if (v == PRISM_NO_VALUE || g->values[v].constant) continue;
                 int32_t prod = g->values[v].producer;
                 if (prod >= 0 && node_part[prod] == (int32_t)p) continue;
@@ -269,6 +269,7 @@ static prism_status build_parts(prism_session *s, const int32_t *node_inst) {
 static void build_placement(prism_session *s) {
     pr_graph *g = s->g;
     pr_buf t = {0}, j = {0};
+    pr_buf_append(&t, "", 0); /* an empty report for a graph without nodes, never NULL */
     pr_buf_printf(&j, "{\"parts\":[");
     for (size_t p = 0; p < s->n_parts; p++) {
         pr_part *part = &s->parts[p];

@@ -4,6 +4,13 @@
  * plan memory before any run. Symbolic dims stay -1 (named where known);
  * concrete shapes are always recomputed by the kernels at run time, so an
  * op without a rule here still runs — it only shows fewer facts in the view.
+ *
+ * One topological walk does two things per node: first it tries to fold the
+ * node (small shape arithmetic on static shapes and constants becomes a
+ * constant, fold_shapes.c), and if that is not possible it runs the node's
+ * inference rule (shape_rules.c). Folding first means the rules downstream
+ * see the folded constants (Reshape's shape, Expand's shape ...). Folded
+ * nodes are dropped at the end of the walk.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +18,25 @@
 #include "ir.h"
 #include "shape_rules.h"
 
-static bool value_known(const pr_value *v) { return v->dtype != 0 && v->rank >= 0; }
-
 prism_status pr_infer_shapes(pr_graph *g) {
-    for (size_t i = 0; i < g->n_nodes; i++) {
+    bool *dead = calloc(g->n_nodes + 1, sizeof *dead);
+    if (!dead) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    size_t n_dead = 0;
+    prism_status st = PRISM_OK;
+    for (size_t i = 0; i < g->n_nodes && !st; i++) {
         pr_node *n = &g->nodes[i];
-        bool all_known = true;
-        for (uint32_t k = 0; k < n->n_outputs; k++)
-            if (n->outputs[k] != PRISM_NO_VALUE && !value_known(&g->values[n->outputs[k]])) all_known = false;
-        if (all_known) continue;
-        const pr_shape_rule *rule = pr_shape_rule_find(n->domain, n->op_type);
-        if (!rule) continue;
-        prism_status st = rule->infer(g, n);
-        if (st) return pr_fail_context(st, "shape inference of node '%s' (%s)", n->name, n->op_type);
+        bool folded = false;
+        st = pr_fold_node(g, n, &folded);
+        if (!st && !folded) st = pr_infer_node(g, n);
+        if (st) {
+            pr_fail_context(st, "shape inference of node '%s' (%s, opset %lld)", n->name, n->op_type,
+                            (long long)n->opset);
+            break;
+        }
+        dead[i] = folded;
+        n_dead += folded;
     }
-    return PRISM_OK;
+    if (!st && n_dead) st = pr_fold_remove(g, dead);
+    free(dead);
+    return st;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Export torchvision models to ONNX, with PyTorch's own output as the reference.
+"""Export torchvision models to ONNX, with PyTorch's float64 output as the reference.
 
 Run with Debian's interpreter, which sees python3-torchvision (torch 1.13):
 
@@ -10,7 +10,8 @@ For every model NAME this writes an ONNX backend-test folder:
 
     OUT/NAME/model.onnx
     OUT/NAME/test_data_set_0/input_0.pb    (TensorProto, the seeded input)
-    OUT/NAME/test_data_set_0/output_0.pb   (TensorProto, PyTorch's output)
+    OUT/NAME/test_data_set_0/output_0.pb   (TensorProto, PyTorch's float64 output,
+                                            rounded to float32)
 
 Weights are random but seeded (weights=None, torch.manual_seed), the models are
 in eval mode, and the input is a seeded [1,3,224,224] float32 tensor, so every
@@ -21,6 +22,21 @@ calibrate_batchnorm() and randomize_zero_linears(). A folder that is already com
 (use --force to redo it). Files are written under a temporary name and renamed
 at the end, so an interrupted export never leaves a folder that looks complete.
 
+The reference is computed in float64, not float32. The exported model, its
+weights and the input are float32 and unchanged; the reference is the output
+of a deep copy of that same model converted with .double(), applied to
+x.double(), then rounded once to float32 when written. Why: an fp32 reference
+is itself one fp32 evaluation among many, with its own rounding noise. On
+ResNet-50 (53 convolutions, K up to 4608) the fp32 noise of any runtime is
+of the order of the test tolerance (1e-5 + 1e-3*|want|): measured against a
+float64 reference, PyTorch's own fp32 output reaches 1.0-1.4x the tolerance,
+ONNX Runtime's 0.86-1.2x. Comparing a runtime against PyTorch fp32 therefore
+adds PyTorch's rounding errors to the runtime's own and tests agreement
+between two noisy evaluations rather than accuracy. The float64 output of the
+same fp32 weights is the exact answer up to ~1e-16 relative, so the only error
+measured is the runtime's own (plus the final rounding to float32, at most
+half an ulp). The tolerance is not changed.
+
 After each export the script prints the op histogram of the ONNX graph, using
 the `onnx` module of this interpreter if it has one, else the `python3` first
 on PATH (which has PyPI's onnx), else it says it cannot.
@@ -28,6 +44,7 @@ on PATH (which has PyPI's onnx), else it says it cannot.
 
 import argparse
 import collections
+import copy
 import json
 import os
 import resource
@@ -239,6 +256,20 @@ def seeded_input(seed):
     return torch.randn(1, 3, 224, 224, generator=gen, dtype=torch.float32)
 
 
+def reference_output(model, x):
+    """The model's output for x computed in float64, as a float64 tensor.
+
+    A deep copy of the model is converted to float64 (weights and BatchNorm
+    statistics are widened exactly: every float32 is a float64), so the result
+    is the exact output of the fp32 model up to float64 rounding.
+    """
+    model64 = copy.deepcopy(model).double().eval()
+    with torch.inference_mode():
+        y = model64(x.double())
+    assert y.dtype == torch.float64, y.dtype
+    return y.detach().clone()
+
+
 def export_one(name, out_dir, opset, seed, force):
     folder, paths = folder_paths(out_dir, name)
     if is_complete(paths) and not force:
@@ -252,10 +283,11 @@ def export_one(name, out_dir, opset, seed, force):
     x = seeded_input(seed + 1)
     t_build = time.perf_counter() - t0
 
-    # The reference output, computed without autograd.
+    # The reference output: the same fp32 weights and input, evaluated in
+    # float64 (see the module docstring), without autograd. The copy leaves
+    # the fp32 model that is exported untouched.
     t0 = time.perf_counter()
-    with torch.inference_mode():
-        y = model(x)
+    y = reference_output(model, x)
     t_ref = time.perf_counter() - t0
 
     # The export runs with autograd enabled: under no_grad/inference mode,
@@ -277,7 +309,7 @@ def export_one(name, out_dir, opset, seed, force):
 
     # Test data first, model last: the model's presence marks completion.
     x_np = x.numpy()
-    y_np = y.detach().numpy().astype("float32")
+    y_np = y.numpy().astype("float32")
     write_atomic(paths["input"], tensor_proto_bytes(x_np, INPUT_NAME))
     write_atomic(paths["output"], tensor_proto_bytes(y_np, OUTPUT_NAME))
     os.replace(tmp_model, paths["model"])

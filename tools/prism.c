@@ -272,8 +272,9 @@ static int load_inputs(const run_args *a, prism_session *s, prism_tensor **tenso
             dims[d] = info.dims[d] >= 0 ? info.dims[d] : dim_value(a, info.dim_params ? info.dim_params[d] : NULL);
         st = prism_tensor_create(info.dtype, dims, (size_t)info.rank, &tensors[i]);
         if (st) {
-            char what[4200];
-            snprintf(what, sizeof what, "cannot make input '%s'", info.name);
+            char what[4800], shape[512];
+            cli_format_dims(dims, (size_t)info.rank, shape, sizeof shape);
+            snprintf(what, sizeof what, "cannot make input '%s' of shape %s", info.name, shape);
             return cli_error(what, st);
         }
         cli_fill_random(tensors[i], 0x5eed0000u + i);
@@ -475,9 +476,12 @@ static int cmd_info(int argc, char **argv) {
         counts[k].n++;
     }
     if (counts) qsort(counts, nc, sizeof *counts, cmp_count);
-    for (size_t k = 0; k < nc; k++)
-        printf("  %-28s %zu\n", *counts[k].domain ? counts[k].domain : counts[k].op, counts[k].n),
-            (void)0;
+    for (size_t k = 0; k < nc; k++) {
+        char label[512];
+        if (*counts[k].domain) snprintf(label, sizeof label, "%s:%s", counts[k].domain, counts[k].op);
+        else snprintf(label, sizeof label, "%s", counts[k].op);
+        printf("  %-28s %zu\n", label, counts[k].n);
+    }
     free(counts);
     prism_model_destroy(m);
     return 0;

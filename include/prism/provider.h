@@ -168,6 +168,12 @@ typedef struct prism_host_api {
     uint32_t (*node_input)(const prism_graph_view *g, uint32_t node, uint32_t k); /* or PRISM_NO_VALUE */
     uint32_t (*node_output_count)(const prism_graph_view *g, uint32_t node);
     uint32_t (*node_output)(const prism_graph_view *g, uint32_t node, uint32_t k); /* or PRISM_NO_VALUE */
+    /* Implicit inputs: values of this graph that the node's subgraph
+     * attributes (If/Loop/Scan bodies) read from the enclosing scope. The
+     * node must not run before they exist, and they must stay alive until it
+     * has run. */
+    uint32_t (*node_implicit_input_count)(const prism_graph_view *g, uint32_t node);
+    uint32_t (*node_implicit_input)(const prism_graph_view *g, uint32_t node, uint32_t k);
 
     /* Graph view: values. dtype 0 and rank -1 mean unknown; a dim of -1 is
      * unknown or symbolic (value_dim_param then names it, or returns NULL). */

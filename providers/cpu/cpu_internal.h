@@ -63,9 +63,14 @@ struct cpu_node {
     uint32_t n_in, n_out;
     uint32_t *in_slot;  /* CPU_NO_SLOT for omitted inputs */
     uint32_t *out_slot; /* every output has a slot, omitted ones a scratch slot */
+    const prism_compiled *unit; /* the unit the node belongs to */
 };
 
-enum cpu_slot_kind { CPU_SLOT_INPUT, CPU_SLOT_CONST, CPU_SLOT_INTERNAL, CPU_SLOT_OUTPUT };
+/* INPUT: fed by the caller; CONST: host data; INTERNAL: made and freed
+ * during the run; OUTPUT: made during the run and handed to the caller;
+ * OUTER: a body's view of a value of the enclosing unit (index = its slot
+ * there). */
+enum cpu_slot_kind { CPU_SLOT_INPUT, CPU_SLOT_CONST, CPU_SLOT_INTERNAL, CPU_SLOT_OUTPUT, CPU_SLOT_OUTER };
 
 typedef struct cpu_slot {
     int kind;
@@ -74,6 +79,8 @@ typedef struct cpu_slot {
     cpu_tensor tensor; /* CONST: filled at compile */
 } cpu_slot;
 
+/* A compiled unit (a part of the top graph), or the body of an If/Loop/Scan
+ * node (is_body), whose outputs are handed to the kernel that runs it. */
 struct prism_compiled {
     prism_instance *inst;
     const prism_graph_view *g;
@@ -81,6 +88,12 @@ struct prism_compiled {
     size_t n_nodes;
     cpu_slot *slots;
     size_t n_slots;
+    uint32_t *of_value; /* value id -> slot (CPU_NO_SLOT), for bodies' outer lookups */
+    uint32_t n_values;
+    const prism_compiled *parent; /* bodies: the enclosing unit */
+    bool is_body;
+    uint32_t n_inputs, n_outputs;
+    uint32_t *output_slot; /* bodies: body output k -> slot */
 };
 
 struct cpu_ctx {
@@ -88,8 +101,9 @@ struct cpu_ctx {
     const prism_host_api *host;
     prism_host_context *hc;
     const cpu_node *node;
+    prism_compiled *c;     /* the unit being compiled or run */
+    const cpu_ctx *parent; /* run of a body: the enclosing run */
     /* run only */
-    const prism_compiled *c;
     cpu_tensor **vals; /* per slot */
     cpu_tensor *store; /* per slot storage for values made during the run */
 };

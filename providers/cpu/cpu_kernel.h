@@ -99,6 +99,24 @@ void cpu_parallel_for(cpu_ctx *ctx, int64_t n, void (*fn)(void *arg, int64_t beg
 void cpu_sgemm(cpu_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* ---- subgraphs (If / Loop / Scan bodies) -------------------------------- */
+
+typedef struct prism_compiled cpu_body;
+/* Compile the GRAPH attribute attr of node as a body (at prepare). Values
+ * the body reads from the enclosing scope are bound when it runs. */
+prism_status cpu_body_compile(cpu_ctx *ctx, const cpu_node *node, const char *attr, cpu_body **out);
+void cpu_body_destroy(cpu_body *body);
+uint32_t cpu_body_input_count(const cpu_body *body);
+uint32_t cpu_body_output_count(const cpu_body *body);
+/* Run a body: inputs[k] feeds body input k (NULL = not given). outputs[k]
+ * receives body output k with data owned by the caller, released with
+ * cpu_tensor_release. On failure no output is left allocated. */
+prism_status cpu_body_run(cpu_ctx *ctx, const cpu_body *body, const cpu_tensor *const *inputs, cpu_tensor *outputs);
+void cpu_tensor_release(cpu_ctx *ctx, cpu_tensor *t);
+/* Copy the elements (strings duplicated) of src into dst, which must have
+ * the same dtype and count. false on allocation failure. */
+bool cpu_tensor_copy_data(cpu_tensor *dst, const cpu_tensor *src);
+
 /* ---- tensor helpers ------------------------------------------------------ */
 
 size_t cpu_dtype_size(int32_t dtype); /* 0 for UNDEFINED/unknown; sizeof(char*) for STRING */

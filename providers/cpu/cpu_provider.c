@@ -101,16 +101,30 @@ static void cpu_instance_destroy(prism_instance *inst) {
     free(inst);
 }
 
+/* A node is supported when it has a kernel that accepts it and, for If /
+ * Loop / Scan, when every node of its bodies is supported too: claiming a
+ * node whose body cannot run would only fail later, at compile. */
+static bool cpu_node_supported(const prism_host_api *host, const prism_graph_view *g, uint32_t i, int depth) {
+    cpu_node n;
+    cpu_node_bind(&n, host, g, i);
+    const cpu_kernel_entry *e = cpu_kernel_lookup(host->node_domain(g, i), n.op, n.opset);
+    if (!e || (e->def->supports && !e->def->supports(&n)) || depth > 64) return false;
+    for (uint32_t a = 0; a < host->node_attr_count(g, i); a++)
+        for (uint32_t b = 0; b < host->attr_graphs_count(g, i, a); b++) {
+            const prism_graph_view *body = host->attr_graph(g, i, a, b);
+            for (uint32_t k = 0; body && k < host->graph_node_count(body); k++)
+                if (!cpu_node_supported(host, body, k, depth + 1)) return false;
+        }
+    return true;
+}
+
 static prism_status cpu_get_capability(prism_instance *inst, const prism_graph_view *g, prism_host_context *hc,
                                        uint8_t *out_supported, uint32_t *out_group, double *out_cost) {
     (void)hc;
     const prism_host_api *host = inst->prov->host;
     uint32_t nn = host->graph_node_count(g);
     for (uint32_t i = 0; i < nn; i++) {
-        cpu_node n;
-        cpu_node_bind(&n, host, g, i);
-        const cpu_kernel_entry *e = cpu_kernel_lookup(host->node_domain(g, i), n.op, n.opset);
-        out_supported[i] = e && (!e->def->supports || e->def->supports(&n));
+        out_supported[i] = cpu_node_supported(host, g, i, 0);
         if (out_group) out_group[i] = 0;
         if (out_cost) out_cost[i] = 0.0;
     }

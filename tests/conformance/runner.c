@@ -367,8 +367,8 @@ static expectation *load_expect(const char *path, size_t *count) {
 
 static int usage(void) {
     printf("usage: prism-conformance [options] DIR...\n"
-           "Run ONNX backend tests. Each DIR is a test folder (with model.onnx) or a suite folder of test_*\n"
-           "folders.\n\n"
+           "Run ONNX backend tests. Each DIR is a test folder (with model.onnx) or a suite folder whose\n"
+           "subfolders are tests.\n\n"
            "  --filter TEXT      only tests whose name contains TEXT (repeatable: any matches)\n"
            "  --providers LIST   provider list for sessions (default cpu)\n"
            "  --expect FILE      expected outcomes ('name PASS|FAIL|SKIP' lines); exit 1 when a test\n"
@@ -422,7 +422,7 @@ int main(int argc, char **argv) {
         char **tests = NULL;
         bool single = file_exists(model);
         if (!single) {
-            tests = list_dir(dirs[d], "test_", true, &n_tests);
+            tests = list_dir(dirs[d], "", true, &n_tests); /* every folder holding a model.onnx */
             if (!tests) {
                 fprintf(stderr, "prism-conformance: cannot read '%s'\n", dirs[d]);
                 return 2;
@@ -437,6 +437,11 @@ int main(int argc, char **argv) {
             } else {
                 snprintf(dir, sizeof dir, "%s/%s", dirs[d], tests[t]);
                 name = tests[t];
+            }
+            if (!single) {
+                char m[8300];
+                snprintf(m, sizeof m, "%s/model.onnx", dir);
+                if (!file_exists(m)) continue;
             }
             bool keep = o.n_filters == 0;
             for (size_t f = 0; f < o.n_filters; f++) keep |= strstr(name, o.filters[f]) != NULL;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "onnx.pb-c.h"
+#include "prism/prism.h"
 
 typedef struct mb_model mb_model;
 
@@ -90,5 +91,24 @@ void mb_rmtree(const char *path);
 bool mb_write_file(const char *path, const void *data, size_t size);
 /* malloc'd "dir/name". */
 char *mb_path(const char *dir, const char *name);
+
+/* ---- prism helpers ---- */
+/* Pack m and load it with prism_model_load_memory / create a session from
+ * it (default options). */
+prism_status mb_load(mb_model *m, prism_model **out);
+prism_status mb_session(prism_env *env, mb_model *m, prism_session **out);
+/* An owned float tensor with the given values (count from dims); aborts on failure. */
+prism_tensor *mb_float_tensor(int rank, const int64_t *dims, const float *values);
+
+/* CUnit check: `status` equals `expect` and the thread's last error message
+ * contains every string in the NULL-terminated list. Prints the message when
+ * it does not. */
+void mb_check_fail(const char *file, int line, const char *call, prism_status status, prism_status expect,
+                   const char *const *needles);
+#define MB_EXPECT_FAIL(expect, call, ...)                                                              \
+    mb_check_fail(__FILE__, __LINE__, #call, (call), (expect), (const char *const[]){__VA_ARGS__, NULL})
+/* CUnit check that text contains needle (printing text when not). */
+void mb_check_contains(const char *file, int line, const char *what, const char *text, const char *needle);
+#define MB_CONTAINS(text, needle) mb_check_contains(__FILE__, __LINE__, #text, (text), (needle))
 
 #endif

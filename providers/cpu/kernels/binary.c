@@ -299,6 +299,22 @@ static inline double ew_pymodd(double a, double b) {
     return r;
 }
 
+/* c ? a : b with both arms computed, as a bit-mask select for float: GCC's
+ * default -ftrapping-math will not if-convert a ?: whose arm does float
+ * arithmetic, which would keep the whole row loop scalar. */
+static inline float ew_self(int c, float a, float b) {
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    const uint32_t m = 0u - (uint32_t)(c != 0);
+    const uint32_t r = (ua & m) | (ub & ~m);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+static inline double ew_seld(int c, double a, double b) { return c ? a : b; }
+#define EW_SEL(c, a, b) _Generic((a), float: ew_self, default: ew_seld)((c), (a), (b))
+
 /* ==== row kernels ========================================================= */
 
 /* Binary row: n outputs; sa/sb are the operands' element strides (0 or 1). */
@@ -364,10 +380,10 @@ typedef void (*ew_bin_fn)(void *o, const void *a, const void *b, int64_t n, int6
 #define OPS_Div(T, a, b) ((T)ew_sdiv((a), (b)))
 #define OPU_Div(T, a, b) ((T)((b) ? (uint64_t)(a) / (uint64_t)(b) : 0))
 /* Max/Min propagate NaN, like numpy's maximum/minimum. */
-#define OPF_Max(CT, a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define OPF_Max(CT, a, b) ((((a) > (b)) | ((a) != (a))) ? (a) : (b))
 #define OPS_Max(T, a, b) ((a) > (b) ? (a) : (b))
 #define OPU_Max OPS_Max
-#define OPF_Min(CT, a, b) (((a) < (b) || (a) != (a)) ? (a) : (b))
+#define OPF_Min(CT, a, b) ((((a) < (b)) | ((a) != (a))) ? (a) : (b))
 #define OPS_Min(T, a, b) ((a) < (b) ? (a) : (b))
 #define OPU_Min OPS_Min
 /* Mod fmod=1: truncated remainder (sign of the dividend). */
@@ -382,7 +398,7 @@ typedef void (*ew_bin_fn)(void *o, const void *a, const void *b, int64_t n, int6
 #define OPS_Pow(T, a, b) ((T)ew_spow((a), (b)))
 #define OPU_Pow(T, a, b) ((T)ew_upow((a), (b)))
 /* PRelu: a = x, b = slope. */
-#define OPF_PRelu(CT, a, b) ((a) < 0 ? (a) * (b) : (a))
+#define OPF_PRelu(CT, a, b) EW_SEL((a) < 0, (a) * (b), (a))
 #define OPS_PRelu(T, a, b) ((a) < 0 ? OPS_Mul(T, a, b) : (a))
 #define OPU_PRelu(T, a, b) ((void)(b), (a))
 

@@ -12,10 +12,14 @@
  *    two spatial dims: a direct loop, parallel over the N*M output planes.
  *    A GEMM with K = kh*kw would be mostly overhead there.
  *  - Otherwise im2col + GEMM per (image, group): the column matrix is built
- *    in tiles of output rows so its size stays bounded, with the rows of the
- *    tile filled in parallel; the GEMM (cpu_sgemm for float) is itself
- *    multi-threaded. A 1x1 kernel with unit strides and no padding needs no
- *    im2col: X already is the column matrix.
+ *    in tiles of output rows so its size stays bounded. A 1x1 kernel with
+ *    unit strides and no padding needs no im2col: X already is the column
+ *    matrix. Threads: when there are many small (image, group) problems
+ *    (grouped convs, batches of small images) each thread takes whole
+ *    problems with its own column buffer (a GEMM called from a pool task runs
+ *    on that thread); otherwise problems go one by one, the im2col rows
+ *    filled in parallel and the GEMM (cpu_sgemm for float) split across
+ *    threads.
  * The state parsed at prepare is read-only during run, so concurrent runs of
  * one compiled subgraph are safe.
  */
@@ -30,6 +34,20 @@
 #ifndef CONV_COL_BYTES
 #define CONV_COL_BYTES ((int64_t)16 << 20)
 #endif
+
+/* The provider is built for baseline x86-64; the hot direct loops also get an
+ * AVX2+FMA clone, picked once at load time (glibc ifunc). Not AVX-512: rows
+ * here are often 7-56 wide, and 16-wide vectors leave them mostly in the
+ * scalar remainder loop. */
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(PRISM_NO_TARGET_CLONES)
+#define CONV_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CONV_HOT
+#endif
+
+/* Bound on strides, dilations, pads and kernel_shape: far beyond any real
+ * model, and it keeps every window computation below far from int64 overflow. */
+#define CONV_ATTR_MAX ((int64_t)1 << 40)
 
 enum { CONV_PAD_NOTSET, CONV_PAD_SAME_UPPER, CONV_PAD_SAME_LOWER, CONV_PAD_VALID };
 
@@ -87,13 +105,17 @@ static prism_status conv_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
         tmp.n_pads > 2 * CONV_MAX_SP || tmp.n_pads % 2)
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape/strides/dilations/pads have bad lengths");
     for (size_t i = 0; i < tmp.n_kshape; i++)
-        if (tmp.kshape[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be >= 1");
+        if (tmp.kshape[i] < 1 || tmp.kshape[i] > CONV_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_strides; i++)
-        if (tmp.strides[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be >= 1");
+        if (tmp.strides[i] < 1 || tmp.strides[i] > CONV_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_dils; i++)
-        if (tmp.dils[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be >= 1");
+        if (tmp.dils[i] < 1 || tmp.dils[i] > CONV_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_pads; i++)
-        if (tmp.pads[i] < 0) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be >= 0");
+        if (tmp.pads[i] < 0 || tmp.pads[i] > CONV_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be in [0, 2^40]");
     conv_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     *st = tmp;
@@ -161,7 +183,9 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
             out = in / s + (in % s != 0);
             int64_t total = 0;
             if (out > 0) {
-                total = (out - 1) * s + dk - in; /* (out-1)*s < in, so no overflow */
+                if (!add_ok((out - 1) * s, dk, &total)) /* (out-1)*s < in: no overflow */
+                    return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
+                total -= in;
                 if (total < 0) total = 0;
             }
             /* SAME_UPPER puts the odd padding at the end, SAME_LOWER at the start. */
@@ -260,7 +284,7 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
         int64_t t0, t1, pt; /* tile rows of dim 0, positions in the tile */                              \
     } conv_im2col_arg_##T;                                                                               \
                                                                                                          \
-    static void conv_im2col_rows_##T(void *argp, int64_t r0, int64_t r1) {                               \
+    CONV_HOT static void conv_im2col_rows_##T(void *argp, int64_t r0, int64_t r1) {                               \
         const conv_im2col_arg_##T *a = argp;                                                             \
         const conv_geom *g = a->g;                                                                       \
         const int last = g->sp - 1;                                                                      \
@@ -318,12 +342,26 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
         T *y;                                                                                            \
     } conv_dw_arg_##T;                                                                                   \
                                                                                                          \
-    /* Planes [p0, p1) of the N*M output planes; sp == 2 and cg == 1. */                                 \
-    static void conv_depthwise_##T(void *argp, int64_t p0, int64_t p1) {                                 \
+    /* Planes [p0, p1) of the N*M output planes; sp == 2 and cg == 1. Each  \
+     * output row accumulates one kernel row at a time. Columns whose taps    \
+     * all land inside the input ([full_lo, full_hi)) run branch-free, with   \
+     * the three taps of a 3-wide kernel fused into one pass; the few edge    \
+     * columns check each tap. */                                             \
+    CONV_HOT static void conv_depthwise_##T(void *argp, int64_t p0, int64_t p1) {                                 \
         const conv_dw_arg_##T *a = argp;                                                                 \
         const conv_geom *g = a->g;                                                                       \
         const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];                        \
         const int64_t KH = g->k[0], KW = g->k[1], sh = g->s[0], sw = g->s[1];                            \
+        const int64_t dw = g->d[1], pw = g->pb[1];                                                       \
+        int64_t full_lo = 0, full_hi = OW;                                                               \
+        for (int64_t kw = 0; kw < KW; kw++) {                                                            \
+            int64_t lo, hi;                                                                              \
+            conv_valid_range(kw * dw - pw, sw, W, OW, &lo, &hi);                                         \
+            if (lo > full_lo) full_lo = lo;                                                              \
+            if (hi < full_hi) full_hi = hi;                                                              \
+        }                                                                                                \
+        if (full_hi < full_lo) full_hi = full_lo;                                                        \
+        const bool fuse3 = KW == 3 && dw == 1;                                                           \
         for (int64_t p = p0; p < p1; p++) {                                                              \
             const int64_t n = p / g->m, oc = p % g->m, ic = oc / g->mg;                                  \
             const T *xp = a->x + (n * g->c + ic) * H * W;                                                \
@@ -334,18 +372,37 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
                 T *yr = yp + oh * OW;                                                                    \
                 for (int64_t ow = 0; ow < OW; ow++) yr[ow] = bias;                                       \
                 for (int64_t kh = 0; kh < KH; kh++) {                                                    \
-                    int64_t ih = oh * sh - g->pb[0] + kh * g->d[0];                                      \
+                    const int64_t ih = oh * sh - g->pb[0] + kh * g->d[0];                                \
                     if (ih < 0 || ih >= H) continue;                                                     \
-                    const T *xr = xp + ih * W;                                                           \
-                    for (int64_t kw = 0; kw < KW; kw++) {                                                \
-                        const T wv = wp[kh * KW + kw];                                                   \
-                        const int64_t off = kw * g->d[1] - g->pb[1];                                     \
-                        int64_t lo, hi;                                                                  \
-                        conv_valid_range(off, sw, W, OW, &lo, &hi);                                      \
+                    const T *xr = xp + ih * W, *wr = wp + kh * KW;                                       \
+                    for (int64_t ow = 0; ow < OW; ow++) {                                                \
+                        if (ow == full_lo) ow = full_hi; /* skip the interior */                         \
+                        if (ow >= OW) break;                                                             \
+                        for (int64_t kw = 0; kw < KW; kw++) {                                            \
+                            const int64_t iw = ow * sw + kw * dw - pw;                                   \
+                            if (iw >= 0 && iw < W) yr[ow] += wr[kw] * xr[iw];                            \
+                        }                                                                                \
+                    }                                                                                    \
+                    if (fuse3) {                                                                         \
+                        const T w0 = wr[0], w1 = wr[1], w2 = wr[2];                                      \
                         if (sw == 1)                                                                     \
-                            for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow + off];            \
+                            for (int64_t ow = full_lo; ow < full_hi; ow++)                               \
+                                yr[ow] += w0 * xr[ow - pw] + w1 * xr[ow - pw + 1] + w2 * xr[ow - pw + 2]; \
                         else                                                                             \
-                            for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * sw + off];       \
+                            for (int64_t ow = full_lo; ow < full_hi; ow++) {                             \
+                                const T *xs = xr + (ow * sw - pw);                                       \
+                                yr[ow] += w0 * xs[0] + w1 * xs[1] + w2 * xs[2];                          \
+                            }                                                                            \
+                    } else {                                                                             \
+                        for (int64_t kw = 0; kw < KW; kw++) {                                            \
+                            const T wv = wr[kw];                                                         \
+                            const int64_t off = kw * dw - pw;                                            \
+                            if (sw == 1)                                                                 \
+                                for (int64_t ow = full_lo; ow < full_hi; ow++) yr[ow] += wv * xr[ow + off]; \
+                            else                                                                         \
+                                for (int64_t ow = full_lo; ow < full_hi; ow++)                           \
+                                    yr[ow] += wv * xr[ow * sw + off];                                    \
+                        }                                                                                \
                     }                                                                                    \
                 }                                                                                        \
             }                                                                                            \

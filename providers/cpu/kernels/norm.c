@@ -77,6 +77,30 @@ static void finish_compute(cpu_tensor *t, float *owned) {
     free(owned);
 }
 
+/* Sum and sum of squared deviations of n elements, in double, with eight
+ * independent partial sums: a single running sum is one long dependency
+ * chain the compiler may not reorder (no fast-math), eight vectorise. */
+#define NORM_SUMS_DEFINE(T)                                                     \
+    static double norm_sum_##T(const T *x, int64_t n) {                         \
+        double acc[8] = {0};                                                    \
+        int64_t i = 0;                                                          \
+        for (; i + 8 <= n; i += 8)                                              \
+            for (int j = 0; j < 8; j++) acc[j] += x[i + j];                     \
+        for (; i < n; i++) acc[0] += x[i];                                      \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+    }                                                                           \
+    static double norm_sqdev_##T(const T *x, int64_t n, double mean) {          \
+        double acc[8] = {0};                                                    \
+        int64_t i = 0;                                                          \
+        for (; i + 8 <= n; i += 8)                                              \
+            for (int j = 0; j < 8; j++) acc[j] += (x[i + j] - mean) * (x[i + j] - mean); \
+        for (; i < n; i++) acc[0] += (x[i] - mean) * (x[i] - mean);             \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+    }
+
+NORM_SUMS_DEFINE(float)
+NORM_SUMS_DEFINE(double)
+
 /* ---- BatchNormalization ------------------------------------------------ */
 
 typedef struct bn_state {
@@ -90,7 +114,9 @@ static prism_status bn_prepare(cpu_ctx *ctx, const cpu_node *node, void **state)
      * in opsets 7-13; training_mode=1 from 14. Only inference is implemented. */
     bool training = false;
     if (opset < 7) training = cpu_attr_int(node, "is_test", 0) == 0;
-    else if (opset < 14) training = cpu_node_output_count(node) > 1;
+    else if (opset < 14)
+        for (uint32_t k = 1; k < cpu_node_output_count(node); k++)
+            training = training || cpu_node_output_dtype(node, k) != 0; /* 0: output omitted */
     else training = cpu_attr_int(node, "training_mode", 0) != 0;
     if (training)
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED,
@@ -228,10 +254,8 @@ typedef struct ln_arg {
         for (int64_t r = r0; r < r1; r++) {                                                 \
             const T *x = (const T *)a->x + r * a->cols;                                     \
             T *y = (T *)a->y + r * a->cols;                                                 \
-            double sum = 0, sq = 0;                                                         \
-            for (int64_t j = 0; j < a->cols; j++) sum += x[j];                              \
-            const double mean = a->cols ? sum / (double)a->cols : 0;                        \
-            for (int64_t j = 0; j < a->cols; j++) sq += (x[j] - mean) * (x[j] - mean);      \
+            const double mean = a->cols ? norm_sum_##T(x, a->cols) / (double)a->cols : 0;   \
+            const double sq = norm_sqdev_##T(x, a->cols, mean);                             \
             const double var = a->cols ? sq / (double)a->cols : 0;                          \
             const double inv = 1.0 / sqrt(var + a->eps);                                    \
             for (int64_t j = 0; j < a->cols; j++) {                                         \
@@ -375,10 +399,8 @@ typedef struct inorm_arg {
         for (int64_t p = p0; p < p1; p++) {                                               \
             const T *x = (const T *)a->x + p * a->inner;                                  \
             T *y = (T *)a->y + p * a->inner;                                              \
-            double sum = 0, sq = 0;                                                       \
-            for (int64_t i = 0; i < a->inner; i++) sum += x[i];                           \
-            const double mean = sum / (double)a->inner;                                   \
-            for (int64_t i = 0; i < a->inner; i++) sq += (x[i] - mean) * (x[i] - mean);   \
+            const double mean = norm_sum_##T(x, a->inner) / (double)a->inner;             \
+            const double sq = norm_sqdev_##T(x, a->inner, mean);                          \
             const double k = get_f(a->scale, p % a->c) / sqrt(sq / (double)a->inner + a->eps); \
             const double b = get_f(a->bias, p % a->c);                                    \
             for (int64_t i = 0; i < a->inner; i++) y[i] = (T)((x[i] - mean) * k + b);     \

@@ -27,6 +27,20 @@
 
 #define POOL_MAX_SP (CPU_MAX_RANK - 1) /* spatial dims, plus one for 1-D promotion */
 
+/* The provider is built for baseline x86-64; the 2-D pooling loops also get an
+ * AVX2+FMA clone, picked once at load time (glibc ifunc). Not AVX-512: rows
+ * here are often 7-56 wide, and 16-wide vectors leave them mostly in the
+ * scalar remainder loop. */
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(PRISM_NO_TARGET_CLONES)
+#define POOL_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define POOL_HOT
+#endif
+
+/* Bound on strides, dilations, pads and kernel_shape: far beyond any real
+ * model, and it keeps every window computation below far from int64 overflow. */
+#define POOL_ATTR_MAX ((int64_t)1 << 40)
+
 enum { POOL_PAD_NOTSET, POOL_PAD_SAME_UPPER, POOL_PAD_SAME_LOWER, POOL_PAD_VALID };
 enum { POOL_MAX, POOL_AVG };
 
@@ -96,13 +110,17 @@ static prism_status pool_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL,
                         "kernel_shape, strides, dilations and pads have inconsistent lengths");
     for (size_t i = 0; i < tmp.n_kshape; i++)
-        if (tmp.kshape[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be >= 1");
+        if (tmp.kshape[i] < 1 || tmp.kshape[i] > POOL_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_strides; i++)
-        if (tmp.strides[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be >= 1");
+        if (tmp.strides[i] < 1 || tmp.strides[i] > POOL_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_dils; i++)
-        if (tmp.dils[i] < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be >= 1");
+        if (tmp.dils[i] < 1 || tmp.dils[i] > POOL_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be in [1, 2^40]");
     for (size_t i = 0; i < tmp.n_pads; i++)
-        if (tmp.pads[i] < 0) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be >= 0");
+        if (tmp.pads[i] < 0 || tmp.pads[i] > POOL_ATTR_MAX)
+            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be in [0, 2^40]");
     pool_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     *st = tmp;
@@ -338,10 +356,19 @@ typedef struct pool2d_arg {
 } pool2d_arg;
 
 #define POOL2D_DEFINE(NAME, T, INIT, ACC, FINISH)                                                  \
-    static void NAME##_##T(void *argp, int64_t p0, int64_t p1) {                                   \
+    POOL_HOT static void NAME##_##T(void *argp, int64_t p0, int64_t p1) {                          \
         const pool2d_arg *a = argp;                                                                \
         const pool_geom *g = a->g;                                                                 \
         const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], sw = g->s[1];    \
+        const int64_t KW = g->k[1], dw = g->d[1], pw = g->pb[1];                                   \
+        /* Columns where every kw tap is inside the row; the rest check each tap. */               \
+        int64_t full_lo = 0, full_hi = OW;                                                         \
+        for (int64_t kw = 0; kw < KW; kw++) {                                                      \
+            if (a->kw_lo[kw] > full_lo) full_lo = a->kw_lo[kw];                                    \
+            if (a->kw_hi[kw] < full_hi) full_hi = a->kw_hi[kw];                                    \
+        }                                                                                          \
+        if (full_hi < full_lo) full_hi = full_lo;                                                  \
+        const bool fuse3 = KW == 3 && dw == 1;                                                     \
         for (int64_t p = p0; p < p1; p++) {                                                        \
             const T *xp = (const T *)a->x + p * g->in_plane;                                       \
             T *yp = (T *)a->y + p * g->out_plane;                                                  \
@@ -352,12 +379,37 @@ typedef struct pool2d_arg {
                     const int64_t ih = oh * g->s[0] - g->pb[0] + kh * g->d[0];                     \
                     if (ih < 0 || ih >= H) continue;                                               \
                     const T *xr = xp + ih * W;                                                     \
-                    for (int64_t kw = 0; kw < g->k[1]; kw++) {                                     \
-                        const int64_t off = kw * g->d[1] - g->pb[1], hi = a->kw_hi[kw];            \
-                        if (sw == 1)                                                               \
-                            for (int64_t ow = a->kw_lo[kw]; ow < hi; ow++) ACC(T, yr[ow], xr[ow + off]); \
-                        else                                                                       \
-                            for (int64_t ow = a->kw_lo[kw]; ow < hi; ow++) ACC(T, yr[ow], xr[ow * sw + off]); \
+                    for (int64_t ow = 0; ow < OW; ow++) {                                          \
+                        if (ow == full_lo) ow = full_hi;                                           \
+                        if (ow >= OW) break;                                                       \
+                        for (int64_t kw = 0; kw < KW; kw++) {                                      \
+                            const int64_t iw = ow * sw + kw * dw - pw;                             \
+                            if (iw >= 0 && iw < W) ACC(T, yr[ow], xr[iw]);                         \
+                        }                                                                          \
+                    }                                                                              \
+                    if (fuse3 && sw == 1) {                                                        \
+                        for (int64_t ow = full_lo; ow < full_hi; ow++) {                           \
+                            const T *xs = xr + ow - pw;                                            \
+                            ACC(T, yr[ow], xs[0]);                                                 \
+                            ACC(T, yr[ow], xs[1]);                                                 \
+                            ACC(T, yr[ow], xs[2]);                                                 \
+                        }                                                                          \
+                    } else if (fuse3 && sw == 2) {                                                 \
+                        for (int64_t ow = full_lo; ow < full_hi; ow++) {                           \
+                            const T *xs = xr + 2 * ow - pw;                                        \
+                            ACC(T, yr[ow], xs[0]);                                                 \
+                            ACC(T, yr[ow], xs[1]);                                                 \
+                            ACC(T, yr[ow], xs[2]);                                                 \
+                        }                                                                          \
+                    } else {                                                                       \
+                        for (int64_t kw = 0; kw < KW; kw++) {                                      \
+                            const int64_t off = kw * dw - pw;                                      \
+                            if (sw == 1)                                                           \
+                                for (int64_t ow = full_lo; ow < full_hi; ow++) ACC(T, yr[ow], xr[ow + off]); \
+                            else                                                                   \
+                                for (int64_t ow = full_lo; ow < full_hi; ow++)                     \
+                                    ACC(T, yr[ow], xr[ow * sw + off]);                             \
+                        }                                                                          \
                     }                                                                              \
                 }                                                                                  \
                 FINISH;                                                                            \
@@ -426,7 +478,8 @@ static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (rc) return rc;
     cpu_tensor *y, *idx = NULL;
     if ((rc = cpu_output(ctx, 0, dt, x->rank, yd, &y))) return rc;
-    if (is_max && cpu_node_output_count(node) > 1 &&
+    /* Indices only when the output is really there (an omitted one has no dtype). */
+    if (is_max && cpu_node_output_count(node) > 1 && cpu_node_output_dtype(node, 1) != 0 &&
         (rc = cpu_output(ctx, 1, PRISM_DTYPE_INT64, x->rank, yd, &idx)))
         return rc;
     pool_arg arg = {&g, st, x->data, y->data, idx ? idx->data : NULL};
@@ -526,8 +579,13 @@ typedef struct gpool_arg {
         const gpool_arg *a = argp;                                                   \
         for (int64_t p = p0; p < p1; p++) {                                          \
             const T *xp = (const T *)a->x + p * a->plane;                            \
-            T sum = 0;                                                               \
-            for (int64_t i = 0; i < a->plane; i++) sum += xp[i];                     \
+            /* Eight partial sums: independent chains that vectorise. */             \
+            T acc[8] = {0};                                                          \
+            int64_t i = 0;                                                           \
+            for (; i + 8 <= a->plane; i += 8)                                        \
+                for (int j = 0; j < 8; j++) acc[j] += xp[i + j];                     \
+            for (; i < a->plane; i++) acc[0] += xp[i];                               \
+            const T sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
             ((T *)a->y)[p] = a->plane ? sum / (T)a->plane : (T)NAN;                  \
         }                                                                            \
     }

@@ -37,14 +37,23 @@ typedef struct rd_plan {
     int nr;
     int64_t rd[CPU_MAX_RANK], rs[CPU_MAX_RANK];
     int64_t n; /* reduced element count per output */
+    /* column mode: input is [outer, n, inner] with the middle reduced; work
+     * items are (outer, chunk of RD_COL inner columns) so the inner loops run
+     * across contiguous columns and vectorise */
+    bool col;
+    int64_t outer, inner, nchunk;
     const void *x;
     void *y;
 } rd_plan;
 
+#define RD_COL 64    /* columns per column-mode work item */
+#define RD_LANES 16  /* independent accumulators of a contiguous run */
+#define RD_BLOCK 512 /* elements summed in CT before adding to the double total */
+
 typedef struct rd_acc {
     double d;   /* float families; L2 / logs for every type */
     uint64_t u; /* integer sums / products (wrapping) */
-    double m;   /* LogSumExp: the max of the run */
+    double m;   /* LogSumExp: the shift (max of the set, 0 if not finite) */
     bool any;   /* max / min: an element has been seen */
 } rd_acc;
 
@@ -63,20 +72,56 @@ static int64_t rd_base(const rd_plan *p, int64_t o)
  * One templated body per dtype family:
  *   NAME storage-name, T storage type, CT compute type, ISF float family,
  *   LD / ST convert between T and CT.
- * rd_run_<NAME> reduces outputs [begin, end).
  */
+
+/* Sum of f(x[i]) over a contiguous run, f an expression of v. RD_LANES
+ * independent CT accumulators let the compiler vectorise without
+ * reassociating; blocks of RD_BLOCK keep the CT partial sums short and the
+ * total is kept in double. */
+#define RD_LANE_SUM(T, CT, LD, x, n, F, total)                                  \
+    for (int64_t i0 = 0; i0 < (n); i0 += RD_BLOCK) {                            \
+        const int64_t e_ = i0 + RD_BLOCK < (n) ? i0 + RD_BLOCK : (n);           \
+        CT acc_[RD_LANES] = {0};                                                \
+        int64_t i = i0;                                                         \
+        for (; i + RD_LANES <= e_; i += RD_LANES)                               \
+            for (int j = 0; j < RD_LANES; j++) {                                \
+                const CT v = LD((x)[i + j]);                                    \
+                acc_[j] += (F);                                                 \
+            }                                                                   \
+        double t_ = 0;                                                          \
+        for (; i < e_; i++) {                                                   \
+            const CT v = LD((x)[i]);                                            \
+            t_ += (double)(F);                                                  \
+        }                                                                       \
+        for (int j = 0; j < RD_LANES; j++)                                      \
+            t_ += (double)acc_[j];                                              \
+        (total) += t_;                                                          \
+    }
+
 #define RD_BODY(NAME, T, CT, ISF, LD, ST)                                                              \
-    /* accumulate the run x[0], x[s], ... x[(n-1)s] into a (the max/min run keeps CT in m) */         \
+    /* fold the run x[0], x[s], ... x[(n-1)s] into a (max / min keep their CT in *mm) */              \
     static void rd_run_seq_##NAME(int op, rd_acc *a, CT *mm, const T *x, int64_t n, int64_t s, double sub) \
     {                                                                                                  \
+        const bool fl = ISF || op == R_L2 || op == R_LOGSUM; /* accumulates in a->d */                 \
+        if (s == 1 && ISF && op != R_PROD && op != R_MAX && op != R_MIN && op != R_LOGSUMEXP) {      \
+            switch (op) {                                                                              \
+            case R_SUMSQ:                                                                              \
+            case R_L2:                                                                                 \
+                RD_LANE_SUM(T, CT, LD, x, n, v * v, a->d)                                              \
+                return;                                                                                \
+            case R_L1:                                                                                 \
+                RD_LANE_SUM(T, CT, LD, x, n, v > (CT)0 ? v : (CT)0 - v, a->d)                                     \
+                return;                                                                                \
+            default:                                                                                   \
+                RD_LANE_SUM(T, CT, LD, x, n, v, a->d)                                                  \
+                return;                                                                                \
+            }                                                                                          \
+        }                                                                                              \
         switch (op) {                                                                                  \
         case R_SUM:                                                                                    \
         case R_MEAN:                                                                                   \
         case R_LOGSUM:                                                                                 \
-            if (ISF)                                                                                   \
-                for (int64_t i = 0; i < n; i++)                                                        \
-                    a->d += (double)LD(x[i * s]);                                                      \
-            else if (op == R_LOGSUM)                                                                   \
+            if (fl)                                                                                    \
                 for (int64_t i = 0; i < n; i++)                                                        \
                     a->d += (double)LD(x[i * s]);                                                      \
             else                                                                                       \
@@ -84,35 +129,36 @@ static int64_t rd_base(const rd_plan *p, int64_t o)
                     a->u += (uint64_t)LD(x[i * s]);                                                    \
             break;                                                                                     \
         case R_SUMSQ:                                                                                  \
-            if (ISF)                                                                                   \
+            if (fl)                                                                                    \
                 for (int64_t i = 0; i < n; i++) {                                                      \
-                    double v = (double)LD(x[i * s]);                                                   \
+                    const double v = (double)LD(x[i * s]);                                             \
                     a->d += v * v;                                                                     \
                 }                                                                                      \
             else                                                                                       \
                 for (int64_t i = 0; i < n; i++) {                                                      \
-                    uint64_t v = (uint64_t)LD(x[i * s]);                                               \
+                    const uint64_t v = (uint64_t)LD(x[i * s]);                                         \
                     a->u += v * v;                                                                     \
                 }                                                                                      \
             break;                                                                                     \
         case R_L2:                                                                                     \
             for (int64_t i = 0; i < n; i++) {                                                          \
-                double v = (double)LD(x[i * s]);                                                       \
+                const double v = (double)LD(x[i * s]);                                                 \
                 a->d += v * v;                                                                         \
             }                                                                                          \
             break;                                                                                     \
         case R_L1:                                                                                     \
-            if (ISF)                                                                                   \
+            if (fl)                                                                                    \
                 for (int64_t i = 0; i < n; i++)                                                        \
                     a->d += fabs((double)LD(x[i * s]));                                                \
             else                                                                                       \
                 for (int64_t i = 0; i < n; i++) {                                                      \
-                    CT v = LD(x[i * s]);                                                               \
+                    const CT v = LD(x[i * s]);                                                         \
+                    /* |v| without overflow: unsigned negation */                                     \
                     a->u += v < (CT)1 && v != (CT)0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;          \
                 }                                                                                      \
             break;                                                                                     \
         case R_PROD:                                                                                   \
-            if (ISF)                                                                                   \
+            if (fl)                                                                                    \
                 for (int64_t i = 0; i < n; i++)                                                        \
                     a->d *= (double)LD(x[i * s]);                                                      \
             else                                                                                       \
@@ -120,17 +166,55 @@ static int64_t rd_base(const rd_plan *p, int64_t o)
                     a->u *= (uint64_t)LD(x[i * s]);                                                    \
             break;                                                                                     \
         case R_MAX:                                                                                    \
-        case R_MIN:                                                                                    \
-            for (int64_t i = 0; i < n; i++) {                                                          \
-                CT v = LD(x[i * s]);                                                                   \
-                /* NaN propagates: once taken, no comparison replaces it */                            \
-                bool nan_v = ISF && isnan((double)v), nan_m = a->any && ISF && isnan((double)*mm);    \
-                if (!a->any || (!nan_m && (nan_v || (op == R_MAX ? v > *mm : v < *mm)))) {             \
-                    *mm = v;                                                                           \
-                    a->any = true;                                                                     \
+        case R_MIN: {                                                                                  \
+            if (n <= 0)                                                                                \
+                break;                                                                                 \
+            /* lanes of running extremes (vectorisable); NaN tracked aside so it propagates */        \
+            CT lane[RD_LANES];                                                                         \
+            bool nan = false;                                                                          \
+            for (int j = 0; j < RD_LANES; j++)                                                         \
+                lane[j] = LD(x[0]);                                                                    \
+            int64_t i = 0;                                                                             \
+            if (op == R_MAX) {                                                                         \
+                for (; i + RD_LANES <= n; i += RD_LANES)                                               \
+                    for (int j = 0; j < RD_LANES; j++) {                                               \
+                        const CT v = LD(x[(i + j) * s]);                                               \
+                        nan |= ISF && isnan((double)v);                                                          \
+                        lane[j] = v > lane[j] ? v : lane[j];                                           \
+                    }                                                                                  \
+                for (; i < n; i++) {                                                                   \
+                    const CT v = LD(x[i * s]);                                                         \
+                    nan |= ISF && isnan((double)v);                                                              \
+                    lane[0] = v > lane[0] ? v : lane[0];                                               \
+                }                                                                                      \
+            } else {                                                                                   \
+                for (; i + RD_LANES <= n; i += RD_LANES)                                               \
+                    for (int j = 0; j < RD_LANES; j++) {                                               \
+                        const CT v = LD(x[(i + j) * s]);                                               \
+                        nan |= ISF && isnan((double)v);                                                          \
+                        lane[j] = v < lane[j] ? v : lane[j];                                           \
+                    }                                                                                  \
+                for (; i < n; i++) {                                                                   \
+                    const CT v = LD(x[i * s]);                                                         \
+                    nan |= ISF && isnan((double)v);                                                              \
+                    lane[0] = v < lane[0] ? v : lane[0];                                               \
                 }                                                                                      \
             }                                                                                          \
+            CT m = a->any ? *mm : lane[0];                                                             \
+            if (ISF && a->any && isnan((double)*mm))                                                           \
+                nan = true;                                                                            \
+            for (int j = 0; j < RD_LANES; j++)                                                         \
+                m = (op == R_MAX ? lane[j] > m : lane[j] < m) ? lane[j] : m;                           \
+            if (nan) /* find a NaN to return (any NaN will do) */                                      \
+                for (int64_t k = 0; k < n; k++)                                                        \
+                    if (isnan((double)LD(x[k * s]))) {                                                \
+                        m = LD(x[k * s]);                                                              \
+                        break;                                                                         \
+                    }                                                                                  \
+            *mm = (ISF && a->any && isnan((double)*mm)) ? *mm : m;                                             \
+            a->any = true;                                                                             \
             break;                                                                                     \
+        }                                                                                              \
         case R_LOGSUMEXP:                                                                              \
             for (int64_t i = 0; i < n; i++)                                                            \
                 a->d += exp((double)LD(x[i * s]) - sub);                                               \
@@ -160,77 +244,173 @@ static int64_t rd_base(const rd_plan *p, int64_t o)
                 return;                                                                                \
         }                                                                                              \
     }                                                                                                  \
+    /* the output value from a finished accumulation over n elements */                                \
+    static T rd_finish_##NAME(int op, rd_acc *a, CT mm, int64_t n)                                     \
+    {                                                                                                  \
+        const bool sgn = !((CT)((CT)0 - (CT)1) > (CT)0); /* not unsigned */                           \
+        double r = 0;                                                                                  \
+        switch (op) {                                                                                  \
+        case R_SUM:                                                                                    \
+        case R_SUMSQ:                                                                                  \
+        case R_L1:                                                                                     \
+        case R_PROD:                                                                                   \
+            if (!ISF)                                                                                  \
+                return (T)(CT)a->u;                                                                    \
+            r = a->d;                                                                                  \
+            break;                                                                                     \
+        case R_MEAN:                                                                                   \
+            if (ISF) {                                                                                 \
+                r = a->d / (double)n;                                                                  \
+                break;                                                                                 \
+            }                                                                                          \
+            /* integer mean truncates, as numpy's mean(dtype=int) */                                   \
+            if (n == 0)                                                                                \
+                return (T)0;                                                                           \
+            return sgn ? (T)(CT)((int64_t)a->u / n) : (T)(CT)(a->u / (uint64_t)n);                     \
+        case R_MAX:                                                                                    \
+        case R_MIN:                                                                                    \
+            if (a->any)                                                                                \
+                return ST(mm);                                                                         \
+            r = op == R_MAX ? -INFINITY : INFINITY; /* empty set */                                    \
+            break;                                                                                     \
+        case R_L2:                                                                                     \
+            r = sqrt(a->d);                                                                            \
+            break;                                                                                     \
+        case R_LOGSUM:                                                                                 \
+            r = log(a->d);                                                                             \
+            break;                                                                                     \
+        case R_LOGSUMEXP:                                                                              \
+            r = log(a->d) + a->m;                                                                      \
+            break;                                                                                     \
+        }                                                                                              \
+        return ISF ? ST((CT)r) : rd_sat_##NAME(r);                                                     \
+    }                                                                                                  \
+    /* initial accumulator (product starts at 1) */                                                    \
+    static inline rd_acc rd_init_##NAME(int op)                                                        \
+    {                                                                                                  \
+        rd_acc a = {0, 0, 0, false};                                                                   \
+        if (op == R_PROD)                                                                              \
+            a.d = 1, a.u = 1;                                                                          \
+        return a;                                                                                      \
+    }                                                                                                  \
+    /* column mode: work items [begin, end) of (outer, RD_COL columns) */                              \
+    static void rd_cols_##NAME(const rd_plan *p, int64_t begin, int64_t end)                           \
+    {                                                                                                  \
+        const T *x = p->x;                                                                             \
+        T *y = p->y;                                                                                   \
+        const int op = p->op;                                                                          \
+        const bool fl = ISF || op == R_L2 || op == R_LOGSUM || op == R_LOGSUMEXP;                      \
+        for (int64_t t = begin; t < end; t++) {                                                        \
+            const int64_t o = t / p->nchunk, c0 = (t % p->nchunk) * RD_COL;                            \
+            const int64_t w = c0 + RD_COL <= p->inner ? RD_COL : p->inner - c0;                        \
+            const T *base = x + o * p->n * p->inner + c0;                                              \
+            double ad[RD_COL], sh[RD_COL];                                                             \
+            uint64_t au[RD_COL];                                                                       \
+            CT am[RD_COL];                                                                             \
+            bool nan[RD_COL];                                                                          \
+            for (int64_t j = 0; j < w; j++) {                                                          \
+                ad[j] = op == R_PROD ? 1 : 0;                                                          \
+                au[j] = op == R_PROD ? 1 : 0;                                                          \
+                sh[j] = 0;                                                                             \
+                nan[j] = false;                                                                        \
+            }                                                                                          \
+            if (op == R_MAX || op == R_MIN || op == R_LOGSUMEXP) {                                     \
+                const bool mx = op != R_MIN;                                                           \
+                for (int64_t j = 0; j < w; j++)                                                        \
+                    am[j] = LD(base[j]);                                                               \
+                for (int64_t r = 0; r < p->n; r++) {                                                   \
+                    const T *row = base + r * p->inner;                                                \
+                    for (int64_t j = 0; j < w; j++) {                                                  \
+                        const CT v = LD(row[j]);                                                       \
+                        nan[j] |= ISF && isnan((double)v);                                                       \
+                        am[j] = (mx ? v > am[j] : v < am[j]) ? v : am[j];                              \
+                    }                                                                                  \
+                }                                                                                      \
+                for (int64_t j = 0; j < w; j++)                                                        \
+                    if (nan[j])                                                                        \
+                        am[j] = (CT)NAN;                                                               \
+            }                                                                                          \
+            if (op == R_LOGSUMEXP) {                                                                   \
+                /* like the reference, infinities do not shift */                                      \
+                for (int64_t j = 0; j < w; j++)                                                        \
+                    sh[j] = isfinite((double)am[j]) ? (double)am[j] : 0;                               \
+                for (int64_t r = 0; r < p->n; r++) {                                                   \
+                    const T *row = base + r * p->inner;                                                \
+                    for (int64_t j = 0; j < w; j++)                                                    \
+                        ad[j] += exp((double)LD(row[j]) - sh[j]);                                      \
+                }                                                                                      \
+            } else if (op != R_MAX && op != R_MIN) {                                                   \
+                for (int64_t r = 0; r < p->n; r++) {                                                   \
+                    const T *row = base + r * p->inner;                                                \
+                    switch (op) {                                                                      \
+                    case R_SUMSQ:                                                                      \
+                    case R_L2:                                                                         \
+                        if (fl)                                                                        \
+                            for (int64_t j = 0; j < w; j++) {                                          \
+                                const double v = (double)LD(row[j]);                                   \
+                                ad[j] += v * v;                                                        \
+                            }                                                                          \
+                        else                                                                           \
+                            for (int64_t j = 0; j < w; j++) {                                          \
+                                const uint64_t v = (uint64_t)LD(row[j]);                               \
+                                au[j] += v * v;                                                        \
+                            }                                                                          \
+                        break;                                                                         \
+                    case R_L1:                                                                         \
+                        if (fl)                                                                        \
+                            for (int64_t j = 0; j < w; j++)                                            \
+                                ad[j] += fabs((double)LD(row[j]));                                     \
+                        else                                                                           \
+                            for (int64_t j = 0; j < w; j++) {                                          \
+                                const CT v = LD(row[j]);                                               \
+                                au[j] += v < (CT)1 && v != (CT)0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; \
+                            }                                                                          \
+                        break;                                                                         \
+                    case R_PROD:                                                                       \
+                        if (fl)                                                                        \
+                            for (int64_t j = 0; j < w; j++)                                            \
+                                ad[j] *= (double)LD(row[j]);                                           \
+                        else                                                                           \
+                            for (int64_t j = 0; j < w; j++)                                            \
+                                au[j] *= (uint64_t)LD(row[j]);                                         \
+                        break;                                                                         \
+                    default: /* sum, mean, log-sum */                                                  \
+                        if (fl)                                                                        \
+                            for (int64_t j = 0; j < w; j++)                                            \
+                                ad[j] += (double)LD(row[j]);                                           \
+                        else                                                                           \
+                            for (int64_t j = 0; j < w; j++)                                            \
+                                au[j] += (uint64_t)LD(row[j]);                                         \
+                    }                                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+            for (int64_t j = 0; j < w; j++) {                                                          \
+                rd_acc a = {ad[j], au[j], sh[j], true};                                                \
+                y[o * p->inner + c0 + j] = rd_finish_##NAME(op, &a, op == R_LOGSUMEXP ? (CT)0 : am[j], p->n); \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
     static void rd_fn_##NAME(void *arg, int64_t begin, int64_t end)                                    \
     {                                                                                                  \
         const rd_plan *p = arg;                                                                        \
+        if (p->col) {                                                                                  \
+            rd_cols_##NAME(p, begin, end);                                                             \
+            return;                                                                                    \
+        }                                                                                              \
         const T *x = p->x;                                                                             \
         T *y = p->y;                                                                                   \
-        const bool sgn = !((CT)((CT)0 - (CT)1) > (CT)0); /* not unsigned */                          \
         for (int64_t o = begin; o < end; o++) {                                                        \
             const T *base = x + rd_base(p, o);                                                         \
-            rd_acc a = {0, 0, 0, false};                                                               \
+            rd_acc a = rd_init_##NAME(p->op);                                                          \
             CT mm = (CT)0;                                                                             \
-            double r = 0;                                                                              \
-            bool exact = false; /* result is a->u (integers) or mm, not r */                           \
-            switch (p->op) {                                                                           \
-            case R_PROD:                                                                               \
-                a.d = 1;                                                                               \
-                a.u = 1;                                                                               \
-                break;                                                                                 \
-            case R_LOGSUMEXP:                                                                          \
+            if (p->op == R_LOGSUMEXP) {                                                                \
                 rd_visit_##NAME(p, R_MAX, &a, &mm, base, 0);                                           \
                 /* like the reference, infinities do not shift */                                      \
-                a.m = a.any && isfinite((double)mm) ? (double)mm : 0;                                   \
+                a.m = a.any && isfinite((double)mm) ? (double)mm : 0;                                  \
                 a.any = false;                                                                         \
-                break;                                                                                 \
             }                                                                                          \
             rd_visit_##NAME(p, p->op, &a, &mm, base, a.m);                                             \
-            switch (p->op) {                                                                           \
-            case R_SUM:                                                                                \
-            case R_SUMSQ:                                                                              \
-            case R_L1:                                                                                 \
-            case R_PROD:                                                                               \
-                exact = !ISF;                                                                          \
-                r = a.d;                                                                               \
-                break;                                                                                 \
-            case R_MEAN:                                                                               \
-                if (ISF) {                                                                             \
-                    r = a.d / (double)p->n;                                                            \
-                } else {                                                                               \
-                    /* integer mean truncates, as numpy's mean(dtype=int) */                           \
-                    if (p->n == 0)                                                                     \
-                        a.u = 0;                                                                       \
-                    else if (sgn)                                                                      \
-                        a.u = (uint64_t)((int64_t)a.u / p->n);                                         \
-                    else                                                                               \
-                        a.u /= (uint64_t)p->n;                                                         \
-                    exact = true;                                                                      \
-                }                                                                                      \
-                break;                                                                                 \
-            case R_MAX:                                                                                \
-            case R_MIN:                                                                                \
-                if (a.any) {                                                                           \
-                    y[o] = ST(mm);                                                                     \
-                    continue;                                                                          \
-                }                                                                                      \
-                r = p->op == R_MAX ? -INFINITY : INFINITY; /* empty set */                             \
-                break;                                                                                 \
-            case R_L2:                                                                                 \
-                r = sqrt(a.d);                                                                         \
-                break;                                                                                 \
-            case R_LOGSUM:                                                                             \
-                r = log(a.d);                                                                          \
-                break;                                                                                 \
-            case R_LOGSUMEXP:                                                                          \
-                r = log(a.d) + a.m;                                                                    \
-                break;                                                                                 \
-            }                                                                                          \
-            if (exact)                                                                                 \
-                y[o] = (T)(CT)a.u;                                                                     \
-            else if (ISF)                                                                              \
-                y[o] = ST((CT)r);                                                                      \
-            else                                                                                       \
-                y[o] = rd_sat_##NAME(r);                                                               \
+            y[o] = rd_finish_##NAME(p->op, &a, mm, p->n);                                              \
         }                                                                                              \
     }
 
@@ -406,11 +586,21 @@ static prism_status reduce_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
      * must not read anything then. */
     if (p.n == 0)
         p.nr = 1, p.rd[0] = 0, p.rs[0] = 0;
+    /* [outer, n, inner] with contiguous inner columns: column mode */
+    int64_t items = y->count;
+    if (p.n > 0 && p.nr == 1 && p.nk >= 1 && p.nk <= 2 && p.ks[p.nk - 1] == 1 && p.rs[0] == p.kd[p.nk - 1] &&
+        p.kd[p.nk - 1] >= 8 && (p.nk == 1 || p.ks[0] == p.n * p.kd[1])) {
+        p.col = true;
+        p.inner = p.kd[p.nk - 1];
+        p.outer = p.nk == 2 ? p.kd[0] : 1;
+        p.nchunk = (p.inner + RD_COL - 1) / RD_COL;
+        items = p.outer * p.nchunk;
+    }
     const int64_t bytes = x->count * (int64_t)cpu_dtype_size(x->dtype);
-    if (y->count > 1 && bytes >= RD_PAR_BYTES && cpu_threads(ctx) > 1)
-        cpu_parallel_for(ctx, y->count, fn, &p);
+    if (items > 1 && bytes >= RD_PAR_BYTES && cpu_threads(ctx) > 1)
+        cpu_parallel_for(ctx, items, fn, &p);
     else
-        fn(&p, 0, y->count);
+        fn(&p, 0, items);
     return PRISM_OK;
 }
 

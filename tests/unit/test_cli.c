@@ -1,0 +1,435 @@
+/*
+ * test_cli.c — the prism command-line tool ($PRISM_BIN), run as a child
+ * process: exit codes (0 ok, 1 failure, 2 usage), messages, and the files
+ * `prism run --output-dir` writes.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model_builder.h"
+#include "unit_util.h"
+
+static const char *prism_bin;
+static char *dir;       /* temp folder with the models below */
+static char *add_path;  /* Y = Relu(X + W), X [2,3] */
+static char *huge_path; /* X declared [2^40, 2^40] */
+static char *custom_path; /* ai.onnx Add + com.example Gizmo */
+static char *sym_path;  /* X [N0,3] */
+
+static const int64_t D23[] = {2, 3};
+static const float W_VALUES[6] = {1, -2, 3, -4, 5, -6};
+static const float X_VALUES[6] = {0.5f, 0.5f, -4, 4.5f, -6, 7};
+static const float Y_VALUES[6] = {1.5f, 0, 0, 0.5f, 0, 1};
+
+typedef struct cli_result {
+    int status; /* exit status, or 128 + signal */
+    char *out, *err;
+} cli_result;
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *b = realloc(buf, cap *= 2);
+            if (!b) break;
+            buf = b;
+        }
+    }
+    fclose(f);
+    if (buf) buf[len] = '\0';
+    return buf;
+}
+
+/* Run prism with args (NULL-terminated, without argv[0]). */
+static cli_result run_cli(const char *const *args) {
+    cli_result r = {.status = -1};
+    char *out_path = mb_path(dir, "stdout.txt"), *err_path = mb_path(dir, "stderr.txt");
+    const char *argv[32] = {prism_bin};
+    size_t n = 1;
+    for (; args[n - 1] && n < 31; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0) _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(prism_bin, (char *const *)argv);
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid > 0 && waitpid(pid, &ws, 0) == pid)
+        r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    free(out_path);
+    free(err_path);
+    return r;
+}
+
+static void free_result(cli_result *r) {
+    free(r->out);
+    free(r->err);
+}
+
+/* Run and check the exit status; print the output when it differs. */
+#define CLI(expect_status, ...)                                                                             \
+    cli_result r = run_cli((const char *const[]){__VA_ARGS__, NULL});                                       \
+    if (r.status != (expect_status))                                                                        \
+        fprintf(stderr, "\n%s:%d: exit %d, expected %d\nstdout: %s\nstderr: %s\n", __FILE__, __LINE__, r.status, \
+                expect_status, r.out, r.err);                                                               \
+    CU_ASSERT_EQUAL(r.status, expect_status)
+
+static mb_model *add_model(void) {
+    mb_model *m = mb_new(17);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_init_float(m, "W", 2, D23, W_VALUES);
+    mb_node(m, "Add", "add0", "X,W", "S");
+    mb_node(m, "Relu", "relu0", "S", "Y");
+    return m;
+}
+
+static int suite_init(void) {
+    prism_bin = getenv("PRISM_BIN");
+    if (!prism_bin || access(prism_bin, X_OK) != 0) {
+        fprintf(stderr, "PRISM_BIN is not set to the prism executable\n");
+        return 1;
+    }
+    dir = mb_tempdir();
+    add_path = mb_path(dir, "add.onnx");
+    huge_path = mb_path(dir, "huge.onnx");
+    custom_path = mb_path(dir, "custom.onnx");
+    sym_path = mb_path(dir, "sym.onnx");
+    mb_model *m = add_model();
+    bool ok = mb_save(m, add_path);
+    mb_free(m);
+
+    m = mb_new(17);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, (int64_t[]){(int64_t)1 << 40, (int64_t)1 << 40});
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, (int64_t[]){(int64_t)1 << 40, (int64_t)1 << 40});
+    mb_node(m, "Relu", "relu0", "X", "Y");
+    ok = ok && mb_save(m, huge_path);
+    mb_free(m);
+
+    m = mb_new(17);
+    mb_opset(m, "com.example", 1);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_node(m, "Add", "add0", "X,X", "S");
+    mb_node(m, "Add", "add1", "S,X", "T");
+    mb_node_domain(m, mb_node(m, "Gizmo", "gizmo0", "T", "Y"), "com.example");
+    ok = ok && mb_save(m, custom_path);
+    mb_free(m);
+
+    m = mb_new(17);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, (int64_t[]){-1, 3});
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, (int64_t[]){-1, 3});
+    mb_node(m, "Relu", "relu0", "X", "Y");
+    ok = ok && mb_save(m, sym_path);
+    mb_free(m);
+    return ok ? 0 : 1;
+}
+
+static int suite_clean(void) {
+    mb_rmtree(dir);
+    free(dir);
+    free(add_path);
+    free(huge_path);
+    free(custom_path);
+    free(sym_path);
+    return 0;
+}
+
+/* ---- usage errors ---------------------------------------------------------- */
+
+static void test_no_args(void) {
+    cli_result r = run_cli((const char *const[]){NULL});
+    CU_ASSERT_EQUAL(r.status, 2);
+    MB_CONTAINS(r.err, "usage: prism");
+    free_result(&r);
+}
+
+static void test_unknown_command(void) {
+    CLI(2, "frobnicate");
+    MB_CONTAINS(r.err, "unknown command 'frobnicate'");
+    MB_CONTAINS(r.err, "usage: prism");
+    free_result(&r);
+}
+
+static void test_unknown_option(void) {
+    {
+        CLI(2, "run", add_path, "--bogus-flag");
+        MB_CONTAINS(r.err, "--bogus-flag");
+        free_result(&r);
+    }
+    {
+        CLI(2, "info", "--bogus-flag", add_path);
+        MB_CONTAINS(r.err, "--bogus-flag");
+        free_result(&r);
+    }
+    {
+        CLI(2, "devices", "extra");
+        MB_CONTAINS(r.err, "extra");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "another.onnx");
+        MB_CONTAINS(r.err, "another.onnx");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run");
+        MB_CONTAINS(r.err, "missing MODEL");
+        free_result(&r);
+    }
+    {
+        CLI(2, "info");
+        MB_CONTAINS(r.err, "missing MODEL");
+        free_result(&r);
+    }
+}
+
+static void test_bad_numbers(void) {
+    {
+        CLI(2, "run", "--threads", "abc");
+        MB_CONTAINS(r.err, "--threads");
+        MB_CONTAINS(r.err, "'abc'");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "--threads", "-1");
+        MB_CONTAINS(r.err, "'-1'");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "--repeat", "0");
+        MB_CONTAINS(r.err, "--repeat");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "--threads");
+        MB_CONTAINS(r.err, "needs a value");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", sym_path, "--dim", "N0");
+        MB_CONTAINS(r.err, "NAME=VALUE");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", sym_path, "--dim", "N0=lots");
+        MB_CONTAINS(r.err, "'lots'");
+        free_result(&r);
+    }
+}
+
+static void test_help(void) {
+    const char *cmds[] = {"run", "info", "devices"};
+    for (int i = 0; i < 3; i++) {
+        CLI(0, cmds[i], "--help");
+        char want[64];
+        snprintf(want, sizeof want, "usage: prism %s", cmds[i]);
+        MB_CONTAINS(r.out, want);
+        free_result(&r);
+    }
+    {
+        CLI(0, "--help");
+        MB_CONTAINS(r.out, "commands:");
+        free_result(&r);
+    }
+    {
+        CLI(0, "version");
+        MB_CONTAINS(r.out, "prism 0.1.0");
+        free_result(&r);
+    }
+}
+
+/* ---- failures -------------------------------------------------------------- */
+
+static void test_run_missing_file(void) {
+    char *missing = mb_path(dir, "no_such_model.onnx");
+    CLI(1, "run", missing);
+    MB_CONTAINS(r.err, missing);
+    MB_CONTAINS(r.err, "PRISM_ERR_IO");
+    free_result(&r);
+    free(missing);
+}
+
+static void test_run_unsupported_op(void) {
+    CLI(1, "run", custom_path);
+    MB_CONTAINS(r.err, "Gizmo");
+    MB_CONTAINS(r.err, "gizmo0");
+    MB_CONTAINS(r.err, "com.example");
+    free_result(&r);
+}
+
+static void test_run_unknown_provider(void) {
+    CLI(1, "run", add_path, "--providers", "nosuchprov");
+    MB_CONTAINS(r.err, "nosuchprov");
+    free_result(&r);
+}
+
+static void test_run_huge_dims(void) {
+    CLI(1, "run", huge_path);
+    MB_CONTAINS(r.err, "'X'");
+    MB_CONTAINS(r.err, "1099511627776");
+    free_result(&r);
+}
+
+static void test_run_missing_input_file(void) {
+    char *missing = mb_path(dir, "nothere.pb");
+    char arg[4200];
+    snprintf(arg, sizeof arg, "X=%s", missing);
+    {
+        CLI(1, "run", add_path, "--input", arg);
+        MB_CONTAINS(r.err, missing);
+        free_result(&r);
+    }
+    {
+        CLI(1, "run", add_path, "--input-dir", dir); /* no input_0.pb there */
+        MB_CONTAINS(r.err, "input_0.pb");
+        free_result(&r);
+    }
+    free(missing);
+}
+
+/* ---- working runs ------------------------------------------------------------ */
+
+static void test_run_generated(void) {
+    CLI(0, "run", add_path, "--show-placement", "--threads", "1");
+    MB_CONTAINS(r.out, "output 0 'Y': float [2,3]");
+    MB_CONTAINS(r.out, "cpu");
+    MB_CONTAINS(r.out, "relu0");
+    free_result(&r);
+}
+
+static void test_run_dims(void) {
+    CLI(0, "run", sym_path, "--dim", "N0=4");
+    MB_CONTAINS(r.out, "output 0 'Y': float [4,3]");
+    free_result(&r);
+}
+
+static void check_output_file(const char *path) {
+    prism_tensor *t = NULL;
+    const char *name = NULL;
+    UNIT_OK(prism_tensor_load_pb(path, &t, &name));
+    CU_ASSERT_STRING_EQUAL(name, "Y");
+    CU_ASSERT_EQUAL(prism_tensor_dtype(t), PRISM_DTYPE_FLOAT);
+    CU_ASSERT_EQUAL_FATAL(prism_tensor_element_count(t), 6);
+    CU_ASSERT_EQUAL(prism_tensor_rank(t), 2);
+    CU_ASSERT_EQUAL(memcmp(prism_tensor_data(t), Y_VALUES, sizeof Y_VALUES), 0);
+    prism_tensor_destroy(t);
+}
+
+static void test_run_input_output_dirs(void) {
+    char *in_dir = mb_path(dir, "case"), *out_dir = mb_path(dir, "out"), *in_pb = mb_path(in_dir, "input_0.pb");
+    char *out_pb = mb_path(out_dir, "output_0.pb");
+    CU_ASSERT_FATAL(mkdir(in_dir, 0700) == 0);
+    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES);
+    UNIT_OK(prism_tensor_save_pb(x, "X", in_pb));
+    prism_tensor_destroy(x);
+    {
+        CLI(0, "run", add_path, "--input-dir", in_dir, "--output-dir", out_dir);
+        MB_CONTAINS(r.out, "output 0 'Y'");
+        free_result(&r);
+    }
+    check_output_file(out_pb);
+    unlink(out_pb);
+    /* The same through --input NAME=FILE, several repeats. */
+    char arg[4200];
+    snprintf(arg, sizeof arg, "X=%s", in_pb);
+    {
+        CLI(0, "run", add_path, "--input", arg, "--output-dir", out_dir, "--repeat", "3");
+        MB_CONTAINS(r.out, "3 runs");
+        free_result(&r);
+    }
+    check_output_file(out_pb);
+    free(in_dir);
+    free(out_dir);
+    free(in_pb);
+    free(out_pb);
+}
+
+/* ---- info and devices -------------------------------------------------------- */
+
+static void test_info(void) {
+    {
+        CLI(0, "info", add_path);
+        MB_CONTAINS(r.out, "ir_version: 8");
+        MB_CONTAINS(r.out, "producer: prism-unit 1.0");
+        MB_CONTAINS(r.out, "ai.onnx=17");
+        MB_CONTAINS(r.out, "X: float [2,3]");
+        MB_CONTAINS(r.out, "Y: float [2,3]");
+        MB_CONTAINS(r.out, "initializers: 1");
+        MB_CONTAINS(r.out, "nodes: 2");
+        MB_CONTAINS(r.out, "Add");
+        MB_CONTAINS(r.out, "Relu");
+        free_result(&r);
+    }
+    {
+        CLI(0, "info", custom_path);
+        MB_CONTAINS(r.out, "com.example=1");
+        MB_CONTAINS(r.out, "com.example:Gizmo");
+        /* ops are listed by count: Add (2) before Gizmo (1) */
+        const char *add = strstr(r.out, "  Add"), *giz = strstr(r.out, "com.example:Gizmo");
+        CU_ASSERT(add && giz && add < giz);
+        free_result(&r);
+    }
+    {
+        CLI(0, "info", sym_path);
+        MB_CONTAINS(r.out, "X: float [N0,3]");
+        free_result(&r);
+    }
+    {
+        char *missing = mb_path(dir, "gone.onnx");
+        CLI(1, "info", missing);
+        MB_CONTAINS(r.err, missing);
+        free_result(&r);
+        free(missing);
+    }
+    {
+        CLI(2, "info", add_path, sym_path);
+        MB_CONTAINS(r.err, "one MODEL");
+        free_result(&r);
+    }
+}
+
+static void test_devices(void) {
+    CLI(0, "devices");
+    MB_CONTAINS(r.out, "provider cpu");
+    MB_CONTAINS(r.out, "device 0: CPU");
+    free_result(&r);
+}
+
+int main(void) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    CU_pSuite s = CU_add_suite("cli", suite_init, suite_clean);
+    CU_add_test(s, "no arguments", test_no_args);
+    CU_add_test(s, "unknown command", test_unknown_command);
+    CU_add_test(s, "unknown options and arguments", test_unknown_option);
+    CU_add_test(s, "bad numbers", test_bad_numbers);
+    CU_add_test(s, "--help of every command", test_help);
+    CU_add_test(s, "run: missing model file", test_run_missing_file);
+    CU_add_test(s, "run: unsupported op", test_run_unsupported_op);
+    CU_add_test(s, "run: unknown provider", test_run_unknown_provider);
+    CU_add_test(s, "run: input dims too large to generate", test_run_huge_dims);
+    CU_add_test(s, "run: missing input file", test_run_missing_input_file);
+    CU_add_test(s, "run: generated inputs", test_run_generated);
+    CU_add_test(s, "run: --dim", test_run_dims);
+    CU_add_test(s, "run: --input-dir and --output-dir", test_run_input_output_dirs);
+    CU_add_test(s, "info", test_info);
+    CU_add_test(s, "devices", test_devices);
+    return unit_run_all();
+}
