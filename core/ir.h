@@ -124,6 +124,7 @@ int64_t pr_graph_opset(const pr_graph *g, const char *domain); /* -1 if not impo
 /* Constant tensors from TensorProtos (model_tensor.c). */
 struct Onnx__TensorProto;
 prism_status pr_const_from_proto(const struct Onnx__TensorProto *tp, const char *base_dir, pr_const *out);
+prism_status pr_const_from_proto_take(struct Onnx__TensorProto *tp, const char *base_dir, pr_const *out);
 /* Static type and shape inference over the graph (shape_infer.c). */
 /* Read a whole regular file into a malloc'd buffer. */
 prism_status pr_read_file(const char *path, void **out_data, size_t *out_size);

@@ -416,7 +416,8 @@ static prism_status load_graph(load_ctx *ctx, const Onnx__GraphProto *gp, int de
             st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
             goto fail;
         }
-        st = pr_const_from_proto(tp, ctx->base_dir, v->constant);
+        /* The message is ours to take apart: adopt the weights' buffers. */
+        st = pr_const_from_proto_take((Onnx__TensorProto *)tp, ctx->base_dir, v->constant);
         if (st) {
             free(v->constant);
             v->constant = NULL;
@@ -509,11 +510,19 @@ fail:
     return st;
 }
 
-prism_status pr_model_from_bytes(const void *data, size_t size, const char *base_dir, pr_model **out) {
-    if (!out) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "NULL output pointer");
-    if (!data || size == 0) return pr_fail(PRISM_ERR_INVALID_MODEL, "the model is empty (0 bytes)");
+static Onnx__ModelProto *unpack_model(const void *data, size_t size, prism_status *st) {
+    *st = PRISM_OK;
+    if (!data || size == 0) {
+        *st = pr_fail(PRISM_ERR_INVALID_MODEL, "the model is empty (0 bytes)");
+        return NULL;
+    }
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
-    if (!mp) return pr_fail(PRISM_ERR_INVALID_MODEL, "not a valid ONNX model: the protobuf does not parse (%zu bytes)", size);
+    if (!mp) *st = pr_fail(PRISM_ERR_INVALID_MODEL, "not a valid ONNX model: the protobuf does not parse (%zu bytes)", size);
+    return mp;
+}
+
+/* Builds the IR from an unpacked message, which it frees. */
+static prism_status model_from_proto(Onnx__ModelProto *mp, const char *base_dir, pr_model **out) {
     prism_status st = PRISM_OK;
     pr_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -568,7 +577,15 @@ done:
     return PRISM_OK;
 }
 
+prism_status pr_model_from_bytes(const void *data, size_t size, const char *base_dir, pr_model **out) {
+    if (!out) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "NULL output pointer");
+    prism_status st;
+    Onnx__ModelProto *mp = unpack_model(data, size, &st);
+    return mp ? model_from_proto(mp, base_dir, out) : st;
+}
+
 prism_status pr_model_from_file(const char *path, pr_model **out) {
+    if (!out) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "NULL output pointer");
     void *data;
     size_t size;
     prism_status st = pr_read_file(path, &data, &size);
@@ -578,9 +595,12 @@ prism_status pr_model_from_file(const char *path, pr_model **out) {
         free(data);
         return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    st = pr_model_from_bytes(data, size, dirname(copy), out);
-    free(copy);
+    /* The file's bytes are dropped as soon as they are parsed, so a model
+     * is never held three times (file, message, IR) at once. */
+    Onnx__ModelProto *mp = unpack_model(data, size, &st);
     free(data);
+    if (mp) st = model_from_proto(mp, dirname(copy), out);
+    free(copy);
     if (st) pr_fail_context(st, "model '%s'", path);
     return st;
 }

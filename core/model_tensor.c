@@ -132,7 +132,22 @@ static void pr_format_dims(const int64_t *dims, size_t rank, char *buf, size_t s
             ((ctype *)c.data)[i] = (ctype)tp->field[i];            \
     } while (0)
 
+static prism_status const_from_proto(const Onnx__TensorProto *tp, const char *base_dir, pr_const *out,
+                                     ProtobufCBinaryData *adopt);
+
 prism_status pr_const_from_proto(const Onnx__TensorProto *tp, const char *base_dir, pr_const *out) {
+    return const_from_proto(tp, base_dir, out, NULL);
+}
+
+/* Same, but takes over the message's raw_data buffer instead of copying it
+ * (protobuf-c allocates it with malloc, like pr_aligned_alloc): a model's
+ * weights are then held once, not twice, while it loads. */
+prism_status pr_const_from_proto_take(Onnx__TensorProto *tp, const char *base_dir, pr_const *out) {
+    return const_from_proto(tp, base_dir, out, &tp->raw_data);
+}
+
+static prism_status const_from_proto(const Onnx__TensorProto *tp, const char *base_dir, pr_const *out,
+                                     ProtobufCBinaryData *adopt) {
     memset(out, 0, sizeof *out);
     pr_const c = {0};
     int32_t dt = tp->has_data_type ? tp->data_type : 0;
@@ -171,7 +186,15 @@ prism_status pr_const_from_proto(const Onnx__TensorProto *tp, const char *base_d
         free(c.dims);
         return pr_fail(PRISM_ERR_NOT_SUPPORTED, "tensor '%s': external string data is not supported", nm);
     }
-    c.data = pr_aligned_calloc(c.bytes);
+    bool adopted = adopt && !external && tp->has_raw_data && dt != PRISM_DTYPE_STRING && c.bytes &&
+                   adopt->len == c.bytes && adopt->data;
+    if (adopted) {
+        c.data = adopt->data;
+        adopt->data = NULL;
+        adopt->len = 0;
+    } else {
+        c.data = pr_aligned_calloc(c.bytes);
+    }
     if (!c.data) {
         free(c.dims);
         return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "tensor '%s': cannot allocate %zu bytes", nm, c.bytes);
@@ -193,6 +216,8 @@ prism_status pr_const_from_proto(const Onnx__TensorProto *tp, const char *base_d
                 goto fail;
             }
         }
+    } else if (adopted) {
+        /* the data is already in place */
     } else if (tp->has_raw_data) {
         if (tp->raw_data.len != c.bytes) goto count_mismatch;
         if (c.bytes) memcpy(c.data, tp->raw_data.data, c.bytes);
