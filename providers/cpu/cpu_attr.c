@@ -27,6 +27,10 @@ bool cpu_node_has_input(const cpu_node *n, uint32_t k) {
     return k < n->n_in && n->host->node_input(n->g, n->id, k) != PRISM_NO_VALUE;
 }
 
+bool cpu_node_has_output(const cpu_node *n, uint32_t k) {
+    return k < n->n_out && n->host->node_output(n->g, n->id, k) != PRISM_NO_VALUE;
+}
+
 int32_t cpu_node_input_dtype(const cpu_node *n, uint32_t k) {
     uint32_t v = k < n->n_in ? n->host->node_input(n->g, n->id, k) : PRISM_NO_VALUE;
     return v == PRISM_NO_VALUE ? 0 : n->host->value_dtype(n->g, v);

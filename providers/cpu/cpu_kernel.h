@@ -56,8 +56,9 @@ uint32_t cpu_node_output_count(const cpu_node *node);
 /* Static type facts from the graph view (0 / -1 when unknown). */
 int32_t cpu_node_input_dtype(const cpu_node *node, uint32_t k);
 int32_t cpu_node_output_dtype(const cpu_node *node, uint32_t k);
-/* Whether input k is present (not omitted). */
+/* Whether input k / output k is present (not omitted). */
 bool cpu_node_has_input(const cpu_node *node, uint32_t k);
+bool cpu_node_has_output(const cpu_node *node, uint32_t k);
 /* Constant data of input k (host memory, lives as long as the session), or
  * NULL when input k is not a constant. Fills t when non-NULL. */
 const void *cpu_node_input_constant(const cpu_node *node, uint32_t k, cpu_tensor *t);
