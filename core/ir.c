@@ -112,6 +112,18 @@ const pr_attr *pr_node_attr(const pr_node *n, const char *name) {
     return NULL;
 }
 
+prism_status pr_value_info_out(const pr_value *v, prism_value_info *info) {
+    if (info->struct_size < sizeof *info)
+        return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "prism_value_info.struct_size must be set to sizeof(prism_value_info)");
+    info->struct_size = sizeof *info;
+    info->name = v->name;
+    info->dtype = (prism_dtype)v->dtype;
+    info->rank = v->rank;
+    info->dims = v->dims;
+    info->dim_params = (const char *const *)v->dim_params;
+    return PRISM_OK;
+}
+
 int64_t pr_graph_opset(const pr_graph *g, const char *domain) {
     for (size_t i = 0; i < g->n_opsets; i++)
         if (!strcmp(g->opsets[i].domain, domain)) return g->opsets[i].version;

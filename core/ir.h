@@ -116,6 +116,8 @@ bool pr_graph_add_node(pr_graph *g, pr_node *node);
  * twice. */
 prism_status pr_graph_toposort(pr_graph *g);
 const pr_attr *pr_node_attr(const pr_node *n, const char *name);
+/* Describe v in a caller's prism_value_info (whose struct_size must be set). */
+prism_status pr_value_info_out(const pr_value *v, prism_value_info *info);
 void pr_node_clear(pr_node *n);
 void pr_attr_clear(pr_attr *a);
 void pr_const_clear(pr_const *c);

@@ -60,23 +60,12 @@ size_t prism_model_initializer_count(const prism_model *pm) { return pm ? pm->m-
 size_t prism_model_input_count(const prism_model *pm) { return pm ? pm->m->graph->n_inputs : 0; }
 size_t prism_model_output_count(const prism_model *pm) { return pm ? pm->m->graph->n_outputs : 0; }
 
-static void info_of(const pr_value *v, prism_value_info *info) {
-    info->struct_size = sizeof *info;
-    info->name = v->name;
-    info->dtype = (prism_dtype)v->dtype;
-    info->rank = v->rank;
-    info->dims = v->dims;
-    info->dim_params = (const char *const *)v->dim_params;
-}
-
 prism_status prism_model_input(const prism_model *pm, size_t i, prism_value_info *info) {
     if (!pm || !info || i >= pm->m->graph->n_inputs) return pr_fail(PRISM_ERR_NOT_FOUND, "no model input #%zu", i);
-    info_of(&pm->m->graph->values[pm->m->graph->inputs[i]], info);
-    return PRISM_OK;
+    return pr_value_info_out(&pm->m->graph->values[pm->m->graph->inputs[i]], info);
 }
 
 prism_status prism_model_output(const prism_model *pm, size_t i, prism_value_info *info) {
     if (!pm || !info || i >= pm->m->graph->n_outputs) return pr_fail(PRISM_ERR_NOT_FOUND, "no model output #%zu", i);
-    info_of(&pm->m->graph->values[pm->m->graph->outputs[i]], info);
-    return PRISM_OK;
+    return pr_value_info_out(&pm->m->graph->values[pm->m->graph->outputs[i]], info);
 }

@@ -4,11 +4,13 @@
  * model's folder.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ir.h"
 #include "onnx.pb-c.h"
@@ -64,6 +66,21 @@ static prism_status pr_external_path(const char *base_dir, const char *location,
     return *out ? PRISM_OK : pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
 }
 
+/* fopen(path, "rb") that never blocks: opening a FIFO without a writer would
+ * wait forever, so open non-blocking; callers then refuse anything that is
+ * not a regular file (O_NONBLOCK does not affect regular files). */
+static FILE *pr_fopen_read(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
 static bool pr_parse_u64(const char *s, uint64_t *out) {
     if (!s || !*s) return false;
     char *end;
@@ -96,7 +113,7 @@ static prism_status pr_read_external(const Onnx__TensorProto *tp, const char *ba
     char *path;
     prism_status st = pr_external_path(base_dir, location, &path);
     if (st) return st;
-    FILE *f = fopen(path, "rb");
+    FILE *f = pr_fopen_read(path);
     if (!f) {
         st = pr_fail(PRISM_ERR_IO, "cannot open external data '%s': %s", path, strerror(errno));
         free(path);
@@ -302,7 +319,7 @@ prism_status prism_tensor_load_pb_memory(const void *data, size_t size, prism_te
 
 prism_status pr_read_file(const char *path, void **out_data, size_t *out_size) {
     if (!path) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "NULL path");
-    FILE *f = fopen(path, "rb");
+    FILE *f = pr_fopen_read(path);
     if (!f) return pr_fail(PRISM_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {

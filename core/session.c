@@ -42,7 +42,6 @@ struct prism_session {
     pr_part *parts;
     size_t n_parts;
     int32_t *last_use; /* value -> last part reading it, -1 if none */
-    prism_value_info *in_info, *out_info;
     char *placement_text, *placement_json;
 };
 
@@ -53,15 +52,6 @@ struct pr_run {
 };
 
 static const char *node_label(const pr_node *n) { return n->name && *n->name ? n->name : "(unnamed)"; }
-
-static void fill_info(const pr_value *v, prism_value_info *info) {
-    info->struct_size = sizeof *info;
-    info->name = v->name;
-    info->dtype = (prism_dtype)v->dtype;
-    info->rank = v->rank;
-    info->dims = v->dims;
-    info->dim_params = (const char *const *)v->dim_params;
-}
 
 void prism_session_destroy(prism_session *s) {
     if (!s) return;
@@ -82,8 +72,6 @@ void prism_session_destroy(prism_session *s) {
         pthread_mutex_unlock(&s->env->lock);
     }
     free(s->last_use);
-    free(s->in_info);
-    free(s->out_info);
     free(s->placement_text);
     free(s->placement_json);
     pr_model_free(s->model);
@@ -315,15 +303,11 @@ static prism_status session_init(prism_session *s, const prism_session_options *
     pr_graph *g = s->g;
     int32_t *node_inst = malloc((g->n_nodes + 1) * sizeof *node_inst);
     s->last_use = malloc((g->n_values + 1) * sizeof *s->last_use);
-    s->in_info = calloc(g->n_inputs + 1, sizeof *s->in_info);
-    s->out_info = calloc(g->n_outputs + 1, sizeof *s->out_info);
-    if (!node_inst || !s->last_use || !s->in_info || !s->out_info) {
+    if (!node_inst || !s->last_use) {
         st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
     for (size_t v = 0; v < g->n_values; v++) s->last_use[v] = -1;
-    for (size_t i = 0; i < g->n_inputs; i++) fill_info(&g->values[g->inputs[i]], &s->in_info[i]);
-    for (size_t i = 0; i < g->n_outputs; i++) fill_info(&g->values[g->outputs[i]], &s->out_info[i]);
     if ((st = check_opsets(s->model))) goto done;
     if ((st = create_instances(s, options))) goto done;
     if ((st = assign_nodes(s, node_inst, options))) goto done;
@@ -396,14 +380,12 @@ size_t prism_session_output_count(const prism_session *s) { return s ? s->g->n_o
 
 prism_status prism_session_input(const prism_session *s, size_t i, prism_value_info *info) {
     if (!s || !info || i >= s->g->n_inputs) return pr_fail(PRISM_ERR_NOT_FOUND, "no session input #%zu", i);
-    *info = s->in_info[i];
-    return PRISM_OK;
+    return pr_value_info_out(&s->g->values[s->g->inputs[i]], info);
 }
 
 prism_status prism_session_output(const prism_session *s, size_t i, prism_value_info *info) {
     if (!s || !info || i >= s->g->n_outputs) return pr_fail(PRISM_ERR_NOT_FOUND, "no session output #%zu", i);
-    *info = s->out_info[i];
-    return PRISM_OK;
+    return pr_value_info_out(&s->g->values[s->g->outputs[i]], info);
 }
 
 const char *prism_session_placement(const prism_session *s, const char *format) {

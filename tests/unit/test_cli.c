@@ -4,6 +4,7 @@
  * `prism run --output-dir` writes.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,36 @@ static void test_run_missing_input_file(void) {
     free(missing);
 }
 
+static void test_run_bad_input_file(void) {
+    char *case_dir = mb_path(dir, "int_case"), *pb = mb_path(case_dir, "input_0.pb");
+    CU_ASSERT_FATAL(mkdir(case_dir, 0700) == 0);
+    prism_tensor *t;
+    UNIT_OK(prism_tensor_create(PRISM_DTYPE_INT64, D23, 2, &t));
+    UNIT_OK(prism_tensor_save_pb(t, "X", pb));
+    prism_tensor_destroy(t);
+    {
+        CLI(1, "run", add_path, "--input-dir", case_dir);
+        MB_CONTAINS(r.err, "'X'");
+        MB_CONTAINS(r.err, "int64");
+        free_result(&r);
+    }
+    /* Garbage in the file. */
+    CU_ASSERT_FATAL(mb_write_file(pb, "\xff\xff\xff\xff\x0f\x12", 6));
+    {
+        CLI(1, "run", add_path, "--input-dir", case_dir);
+        MB_CONTAINS(r.err, "input_0.pb");
+        free_result(&r);
+    }
+    /* An output folder that is a file. */
+    {
+        CLI(1, "run", add_path, "--output-dir", add_path);
+        MB_CONTAINS(r.err, "output_0.pb");
+        free_result(&r);
+    }
+    free(pb);
+    free(case_dir);
+}
+
 /* ---- working runs ------------------------------------------------------------ */
 
 static void test_run_generated(void) {
@@ -360,6 +391,81 @@ static void test_run_input_output_dirs(void) {
     free(out_dir);
     free(in_pb);
     free(out_pb);
+}
+
+/* The example model shipped in the repository: a softmax classifier. */
+static void test_example_model(void) {
+    const char *src = getenv("PRISM_SOURCE_DIR");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    char *model = mb_path(src, "examples/tiny_cnn.onnx"), *out_dir = mb_path(dir, "cnn_out");
+    char *out_pb = mb_path(out_dir, "output_0.pb");
+    {
+        CLI(0, "info", model);
+        MB_CONTAINS(r.out, "image: float [N,3,32,32]");
+        MB_CONTAINS(r.out, "probabilities: float [N,10]");
+        MB_CONTAINS(r.out, "Conv");
+        MB_CONTAINS(r.out, "Softmax");
+        free_result(&r);
+    }
+    {
+        CLI(0, "run", model, "--dim", "N=3", "--output-dir", out_dir);
+        MB_CONTAINS(r.out, "output 0 'probabilities': float [3,10]");
+        free_result(&r);
+    }
+    prism_tensor *t = NULL;
+    UNIT_OK(prism_tensor_load_pb(out_pb, &t, NULL));
+    CU_ASSERT_EQUAL_FATAL(prism_tensor_element_count(t), 30);
+    const float *p = prism_tensor_data(t);
+    for (int row = 0; row < 3; row++) {
+        double sum = 0;
+        for (int k = 0; k < 10; k++) {
+            CU_ASSERT(p[row * 10 + k] > 0 && p[row * 10 + k] < 1);
+            sum += p[row * 10 + k];
+        }
+        CU_ASSERT_DOUBLE_EQUAL(sum, 1.0, 1e-5);
+    }
+    prism_tensor_destroy(t);
+    free(out_pb);
+    free(out_dir);
+    free(model);
+}
+
+/* ONNX backend node tests from Debian's libonnx-testdata, when installed:
+ * `prism run --input-dir --output-dir` reproduces the expected output. */
+static void test_onnx_node_cases(void) {
+    const char *cases[] = {"test_relu", "test_conv_with_strides_padding", "test_gemm_default_single_elem_vector_bias"};
+    const char *root = "/usr/share/libonnx-testdata/data/node";
+    if (access(root, R_OK) != 0) {
+        fprintf(stderr, "(libonnx-testdata not installed: skipped) ");
+        return;
+    }
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char model[512], in_dir[512], want_pb[600];
+        snprintf(model, sizeof model, "%s/%s/model.onnx", root, cases[c]);
+        snprintf(in_dir, sizeof in_dir, "%s/%s/test_data_set_0", root, cases[c]);
+        snprintf(want_pb, sizeof want_pb, "%s/output_0.pb", in_dir);
+        char *out_dir = mb_path(dir, cases[c]), *got_pb = mb_path(out_dir, "output_0.pb");
+        {
+            CLI(0, "run", model, "--input-dir", in_dir, "--output-dir", out_dir);
+            free_result(&r);
+        }
+        prism_tensor *want = NULL, *got = NULL;
+        UNIT_OK(prism_tensor_load_pb(want_pb, &want, NULL));
+        UNIT_OK(prism_tensor_load_pb(got_pb, &got, NULL));
+        CU_ASSERT_EQUAL_FATAL(prism_tensor_dtype(got), PRISM_DTYPE_FLOAT);
+        CU_ASSERT_EQUAL_FATAL(prism_tensor_element_count(got), prism_tensor_element_count(want));
+        CU_ASSERT_EQUAL(prism_tensor_rank(got), prism_tensor_rank(want));
+        const float *g = prism_tensor_data(got), *w = prism_tensor_data(want);
+        int bad = 0;
+        for (int64_t i = 0; i < prism_tensor_element_count(want); i++)
+            if (fabsf(g[i] - w[i]) > 1e-5f + 1e-3f * fabsf(w[i])) bad++;
+        if (bad) fprintf(stderr, "\n  %s: %d elements differ\n", cases[c], bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        prism_tensor_destroy(want);
+        prism_tensor_destroy(got);
+        free(got_pb);
+        free(out_dir);
+    }
 }
 
 /* ---- info and devices -------------------------------------------------------- */
@@ -426,9 +532,12 @@ int main(void) {
     CU_add_test(s, "run: unknown provider", test_run_unknown_provider);
     CU_add_test(s, "run: input dims too large to generate", test_run_huge_dims);
     CU_add_test(s, "run: missing input file", test_run_missing_input_file);
+    CU_add_test(s, "run: bad input and output files", test_run_bad_input_file);
     CU_add_test(s, "run: generated inputs", test_run_generated);
     CU_add_test(s, "run: --dim", test_run_dims);
     CU_add_test(s, "run: --input-dir and --output-dir", test_run_input_output_dirs);
+    CU_add_test(s, "the example model", test_example_model);
+    CU_add_test(s, "ONNX node test cases", test_onnx_node_cases);
     CU_add_test(s, "info", test_info);
     CU_add_test(s, "devices", test_devices);
     return unit_run_all();

@@ -530,7 +530,7 @@ static void test_function_recursive(void) {
     mb_node_domain(m, mb_node(m, "Fork", "fork0", "X", "Y"), "com.prism.test");
     double t0 = now_s();
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_session(env, m, &s), "'Fork'", "recursive");
-    CU_ASSERT(now_s() - t0 < 2.0);
+    CU_ASSERT(now_s() - t0 < 10.0);
     mb_free(m);
 }
 
@@ -558,7 +558,7 @@ static void test_function_bomb(void) {
     prism_model *pm = NULL;
     double t0 = now_s();
     prism_status st = mb_load(m, &pm);
-    CU_ASSERT(now_s() - t0 < 5.0);
+    CU_ASSERT(now_s() - t0 < 20.0); /* generous: sanitizer builds on a busy machine */
     CU_ASSERT_EQUAL(st, PRISM_ERR_INVALID_MODEL);
     MB_CONTAINS(prism_last_error_message(), "inlin");
     if (st == PRISM_OK) prism_model_destroy(pm);

@@ -48,6 +48,7 @@ static void tb_push(void ***arr, size_t *n, void *p) {
 
 static Onnx__ModelProto tb_model;
 static Onnx__GraphProto tb_graph;
+static Onnx__GraphProto *tb_cur = &tb_graph; /* where tb_input/tb_node/... add */
 static Onnx__OperatorSetIdProto tb_opset, *tb_opsets[1];
 
 static void tb_reset(int64_t opset) {
@@ -66,6 +67,7 @@ static void tb_reset(int64_t opset) {
     tb_model.opset_import = tb_opsets;
     tb_graph.name = tb_str("g");
     tb_model.graph = &tb_graph;
+    tb_cur = &tb_graph;
 }
 
 /* A tensor value info: rank < 0 declares no shape, dtype 0 no type at all.
@@ -108,14 +110,14 @@ static Onnx__ValueInfoProto *tb_vi(const char *name, int32_t dtype, int rank, co
 }
 
 static void tb_input(const char *name, int32_t dtype, int rank, const int64_t *dims, const char *const *syms) {
-    tb_push((void ***)&tb_graph.input, &tb_graph.n_input, tb_vi(name, dtype, rank, dims, syms));
+    tb_push((void ***)&tb_cur->input, &tb_cur->n_input, tb_vi(name, dtype, rank, dims, syms));
 }
 /* A graph output with no declared type. */
 static void tb_output(const char *name) {
-    tb_push((void ***)&tb_graph.output, &tb_graph.n_output, tb_vi(name, 0, -1, NULL, NULL));
+    tb_push((void ***)&tb_cur->output, &tb_cur->n_output, tb_vi(name, 0, -1, NULL, NULL));
 }
 static void tb_output_typed(const char *name, int32_t dtype, int rank, const int64_t *dims, const char *const *syms) {
-    tb_push((void ***)&tb_graph.output, &tb_graph.n_output, tb_vi(name, dtype, rank, dims, syms));
+    tb_push((void ***)&tb_cur->output, &tb_cur->n_output, tb_vi(name, dtype, rank, dims, syms));
 }
 
 static Onnx__TensorProto *tb_tensor(const char *name, int32_t dtype, int rank, const int64_t *dims, const void *data,
@@ -138,7 +140,7 @@ static Onnx__TensorProto *tb_tensor(const char *name, int32_t dtype, int rank, c
 /* An int64 initializer [count] (rank 1), or a scalar when rank is 0. */
 static void tb_init_i64(const char *name, int rank, const int64_t *vals, size_t count) {
     int64_t d = (int64_t)count;
-    tb_push((void ***)&tb_graph.initializer, &tb_graph.n_initializer,
+    tb_push((void ***)&tb_cur->initializer, &tb_cur->n_initializer,
             tb_tensor(name, PRISM_DTYPE_INT64, rank, &d, vals, count * sizeof *vals));
 }
 /* A float initializer of the given shape (zeros). */
@@ -146,7 +148,7 @@ static void tb_init_f32(const char *name, int rank, const int64_t *dims) {
     int64_t count = 1;
     for (int i = 0; i < rank; i++) count *= dims[i];
     void *zeros = tb_alloc((size_t)count * 4);
-    tb_push((void ***)&tb_graph.initializer, &tb_graph.n_initializer,
+    tb_push((void ***)&tb_cur->initializer, &tb_cur->n_initializer,
             tb_tensor(name, PRISM_DTYPE_FLOAT, rank, dims, zeros, (size_t)count * 4));
 }
 
@@ -172,12 +174,12 @@ static Onnx__NodeProto *tb_node(const char *op, const char *inputs, const char *
     onnx__node_proto__init(n);
     n->op_type = tb_str(op);
     char name[64];
-    snprintf(name, sizeof name, "n%zu", tb_graph.n_node);
+    snprintf(name, sizeof name, "%s%zu", tb_cur == &tb_graph ? "n" : "body_n", tb_cur->n_node);
     n->name = tb_str(name);
     n->domain = tb_str("");
     tb_names(inputs, &n->input, &n->n_input);
     tb_names(outputs, &n->output, &n->n_output);
-    tb_push((void ***)&tb_graph.node, &tb_graph.n_node, n);
+    tb_push((void ***)&tb_cur->node, &tb_cur->n_node, n);
     return n;
 }
 
@@ -207,6 +209,18 @@ static void tb_attr_string(Onnx__NodeProto *n, const char *name, const char *v) 
     a->s.len = strlen(v);
     a->s.data = (uint8_t *)tb_str(v);
 }
+/* A graph attribute: returns the new (empty) body and makes it current;
+ * tb_end_body() goes back to the main graph. */
+static Onnx__GraphProto *tb_attr_body(Onnx__NodeProto *n, const char *name) {
+    Onnx__AttributeProto *a = tb_attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+    Onnx__GraphProto *b = tb_alloc(sizeof *b);
+    onnx__graph_proto__init(b);
+    b->name = tb_str(name);
+    a->g = b;
+    tb_cur = b;
+    return b;
+}
+static void tb_end_body(void) { tb_cur = &tb_graph; }
 #define INTS(...) (sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
 static void *tb_pack(size_t *size) {
@@ -885,6 +899,81 @@ static void test_inconsistent_models(void) {
     pr_model_free(m);
 }
 
+/* If / Loop / Scan: outputs from the bodies' declared outputs. */
+static void test_control_flow(void) {
+    tb_reset(16);
+    tb_input("X", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    tb_input("c", BOOL, 0, NULL, NULL);
+    tb_input("S", F32, 3, DIMS(5, 2, 3), NULL);
+    tb_init_i64("M", 0, (const int64_t[]){4}, 1);
+    Onnx__NodeProto *n = tb_node("If", "c", "if_out");
+    tb_attr_body(n, "then_branch");
+    tb_node("Relu", "X", "t");
+    tb_output_typed("t", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    tb_end_body();
+    tb_attr_body(n, "else_branch");
+    tb_node("Concat", "X,X", "e");
+    tb_output_typed("e", F32, 2, DIMS(-1, 6), SYMS("N", NULL));
+    tb_end_body();
+    /* Loop: carried v [N,3] (kept), scan output of [3] per iteration. */
+    n = tb_node("Loop", "M,,X", "loop_v,loop_scan");
+    tb_attr_body(n, "body");
+    tb_input("i", I64, 0, NULL, NULL);
+    tb_input("cond", BOOL, 0, NULL, NULL);
+    tb_input("v", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    tb_node("Identity", "cond", "cond_out");
+    tb_node("Add", "v,v", "v_out");
+    tb_node("ReduceSum", "v", "row");
+    tb_output_typed("cond_out", BOOL, 0, NULL, NULL);
+    tb_output_typed("v_out", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    tb_output_typed("row", F32, 1, DIMS(3), NULL);
+    tb_end_body();
+    /* Scan over axis 0 of S [5,2,3]: state [3], per-step output [2,3]
+     * stacked on axis 1. */
+    n = tb_node("Scan", "X,S", "scan_state,scan_out");
+    tb_attr_int(n, "num_scan_inputs", 1);
+    tb_attr_ints(n, "scan_output_axes", INTS(1));
+    tb_attr_body(n, "body");
+    tb_input("st", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    tb_input("slice", F32, 2, DIMS(2, 3), NULL);
+    tb_node("Identity", "st", "st_out");
+    tb_node("Identity", "slice", "el");
+    tb_output_typed("st_out", F32, 2, DIMS(-1, 3), NULL); /* a less precise declaration */
+    tb_output_typed("el", F32, 2, DIMS(2, 3), NULL);
+    tb_end_body();
+    const char *outs[] = {"if_out", "loop_v", "loop_scan", "scan_state", "scan_out"};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) tb_output(outs[i]);
+    pr_model *m;
+    UNIT_OK(tb_load(&m));
+    CHECK(m, "if_out", F32, 2, DIMS(-1, -1), SYMS("N", NULL));
+    CHECK(m, "loop_v", F32, 2, DIMS(-1, 3), SYMS("N", NULL));
+    CHECK(m, "loop_scan", F32, 2, DIMS(-1, 3), NULL);
+    CHECK(m, "scan_state", F32, 2, DIMS(-1, 3), NULL);
+    CHECK(m, "scan_out", F32, 3, DIMS(2, 5, 3), NULL);
+    pr_model_free(m);
+
+    /* A value a body reads from the outer graph is not folded away. */
+    tb_reset(16);
+    tb_input("X", F32, 2, DIMS(2, 3), NULL);
+    tb_input("c", BOOL, 0, NULL, NULL);
+    tb_node("Shape", "X", "shape");
+    n = tb_node("If", "c", "y");
+    tb_attr_body(n, "then_branch");
+    tb_node("Identity", "shape", "t");
+    tb_output_typed("t", I64, 1, DIMS(2), NULL);
+    tb_end_body();
+    tb_attr_body(n, "else_branch");
+    tb_node("Neg", "shape", "e");
+    tb_output_typed("e", I64, 1, DIMS(2), NULL);
+    tb_end_body();
+    tb_output("y");
+    UNIT_OK(tb_load(&m));
+    CU_ASSERT_PTR_NULL(find(m, "shape")->constant);
+    CU_ASSERT_EQUAL(m->graph->n_nodes, 2);
+    CHECK(m, "y", I64, 1, DIMS(2), NULL);
+    pr_model_free(m);
+}
+
 static void test_rule_table_covers_cpu_ops(void) {
     /* Every op of the CPU provider's table has a rule (cpu_ops.def is read
      * from the source tree when the test knows where that is). */
@@ -938,6 +1027,7 @@ int main(void) {
     CU_add_test(s, "fold_session", test_fold_session);
     CU_add_test(s, "declared_wins", test_declared_wins);
     CU_add_test(s, "inconsistent_models", test_inconsistent_models);
+    CU_add_test(s, "control_flow", test_control_flow);
     CU_add_test(s, "rule_table_covers_cpu_ops", test_rule_table_covers_cpu_ops);
     int rc = unit_run_all();
     cleanup();
