@@ -412,7 +412,7 @@ prism_status pr_run_output_alloc(prism_host_context *hc, uint32_t k, int32_t dty
         return PRISM_ERR_INVALID_ARGUMENT;
     }
     prism_tensor *t;
-    prism_status st = pr_tensor_new((prism_dtype)dtype, dims, rank, &t);
+    prism_status st = pr_tensor_new_uninit((prism_dtype)dtype, dims, rank, &t);
     if (st) {
         r->s->env->host.set_error(hc, prism_last_error_message());
         return st;

@@ -59,11 +59,12 @@ static prism_status pr_tensor_shell(prism_dtype dtype, const int64_t *dims, size
     return PRISM_OK;
 }
 
-prism_status pr_tensor_new(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out) {
+static prism_status tensor_alloc(prism_dtype dtype, const int64_t *dims, size_t rank, bool zero, prism_tensor **out) {
     prism_tensor *t;
     prism_status st = pr_tensor_shell(dtype, dims, rank, &t);
     if (st) return st;
-    t->data = pr_aligned_calloc(t->bytes);
+    /* String tensors always start as NULL pointers ("" strings). */
+    t->data = zero || dtype == PRISM_DTYPE_STRING ? pr_aligned_calloc(t->bytes) : pr_aligned_alloc(t->bytes);
     if (!t->data) {
         size_t bytes = t->bytes;
         free(t->dims);
@@ -73,6 +74,14 @@ prism_status pr_tensor_new(prism_dtype dtype, const int64_t *dims, size_t rank, 
     t->owns_data = true;
     *out = t;
     return PRISM_OK;
+}
+
+prism_status pr_tensor_new(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out) {
+    return tensor_alloc(dtype, dims, rank, true, out);
+}
+
+prism_status pr_tensor_new_uninit(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out) {
+    return tensor_alloc(dtype, dims, rank, false, out);
 }
 
 prism_status prism_tensor_create(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out_tensor) {
@@ -114,7 +123,7 @@ void prism_tensor_destroy(prism_tensor *t) {
 
 prism_status pr_tensor_clone(const prism_tensor *src, prism_tensor **out) {
     prism_tensor *t;
-    prism_status st = pr_tensor_new(src->dtype, src->dims, src->rank, &t);
+    prism_status st = pr_tensor_new_uninit(src->dtype, src->dims, src->rank, &t);
     if (st) return st;
     if (src->dtype == PRISM_DTYPE_STRING) {
         char *const *s = src->data;

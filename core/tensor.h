@@ -19,6 +19,9 @@ struct prism_tensor {
 
 /* New tensor with owned, zero-initialised storage. */
 prism_status pr_tensor_new(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out);
+/* Same, with the elements left uninitialised (strings still NULL): for
+ * buffers about to be filled, such as kernel outputs. */
+prism_status pr_tensor_new_uninit(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out);
 /* Deep copy (strings duplicated). */
 prism_status pr_tensor_clone(const prism_tensor *src, prism_tensor **out);
 bool pr_dtype_known(int32_t dtype);
