@@ -291,12 +291,14 @@ static prism_status unit_compile(cpu_ctx *ctx, const prism_graph_view *g, const 
             if (v == PRISM_NO_VALUE || (st = resolve_read(ctx, c, v, &s))) continue;
             n->in_slot[k] = s;
             c->slots[s].last_use = (int64_t)i;
+            c->slots[s].reads++;
         }
         /* Implicit inputs are read by the node's bodies: keep them alive. */
         for (uint32_t k = 0; k < host->node_implicit_input_count(g, n->id) && !st; k++) {
             uint32_t v = host->node_implicit_input(g, n->id, k), s;
             if (v >= nv || (st = resolve_read(ctx, c, v, &s))) continue;
             c->slots[s].last_use = (int64_t)i;
+            c->slots[s].reads++;
         }
         for (uint32_t k = 0; k < n->n_out && !st; k++) {
             uint32_t v = host->node_output(g, n->id, k);
@@ -313,7 +315,9 @@ static prism_status unit_compile(cpu_ctx *ctx, const prism_graph_view *g, const 
     for (size_t k = 0; k < output_count && !st; k++) {
         uint32_t s;
         if (!(st = resolve_read(ctx, c, outputs[k], &s))) c->output_slot[k] = s;
+        if (!st) c->slots[s].reads++; /* read by the caller */
     }
+    if (!st) cpu_fuse_activations(c);
     ctx->c = saved;
     if (st) {
         cpu_compiled_destroy(c);
@@ -393,6 +397,7 @@ static prism_status unit_run(cpu_ctx *ctx, const prism_compiled *c, const cpu_te
     const cpu_tensor *in_buf[64];
     for (size_t i = 0; i < c->n_nodes && !st; i++) {
         const cpu_node *n = &c->nodes[i];
+        if (n->fused) continue; /* its producer applied it */
         const cpu_tensor **in = n->n_in <= 64 ? in_buf : malloc(n->n_in * sizeof *in);
         if (!in) {
             st = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");

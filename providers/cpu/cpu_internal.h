@@ -64,6 +64,8 @@ struct cpu_node {
     uint32_t *in_slot;  /* CPU_NO_SLOT for omitted inputs */
     uint32_t *out_slot; /* every output has a slot, omitted ones a scratch slot */
     const prism_compiled *unit; /* the unit the node belongs to */
+    cpu_activation act;         /* fused into output 0 (kind NONE: none) */
+    bool fused;                 /* an activation folded into its producer: skipped */
 };
 
 /* INPUT: fed by the caller; CONST: host data; INTERNAL: made and freed
@@ -76,6 +78,7 @@ typedef struct cpu_slot {
     int kind;
     uint32_t index;    /* input or output index of the compiled unit */
     int64_t last_use;  /* last node (position) reading it; internal slots are freed after it */
+    uint32_t reads;    /* how many node inputs (implicit ones included) read it */
     cpu_tensor tensor; /* CONST: filled at compile */
 } cpu_slot;
 
@@ -118,6 +121,8 @@ prism_status cpu_compile(prism_instance *inst, const prism_graph_view *g, const 
                          const uint32_t *inputs, size_t input_count, const uint32_t *outputs, size_t output_count,
                          prism_host_context *hc, prism_compiled **out);
 void cpu_compiled_destroy(prism_compiled *c);
+/* Fold activations into their producers (cpu_fuse.c). */
+void cpu_fuse_activations(prism_compiled *c);
 prism_status cpu_run(prism_compiled *c, const prism_tensor_desc *inputs, size_t input_count, prism_host_context *hc);
 
 #endif

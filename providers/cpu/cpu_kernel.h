@@ -32,6 +32,22 @@ typedef struct cpu_tensor {
 typedef struct cpu_ctx cpu_ctx;   /* per-call context (prepare or run) */
 typedef struct cpu_node cpu_node; /* one node of a compiled subgraph */
 
+/* An activation the provider fused into a node's output 0 (a Conv followed
+ * by Relu, say): the kernel applies it to its float32 output before
+ * returning, while the values are still in cache, and the activation node
+ * does not run. */
+typedef enum cpu_activation_kind {
+    CPU_ACT_NONE = 0,
+    CPU_ACT_RELU,
+    CPU_ACT_CLIP,       /* min(max(x, lo), hi) */
+    CPU_ACT_LEAKY_RELU, /* x < 0 ? alpha * x : x */
+} cpu_activation_kind;
+
+typedef struct cpu_activation {
+    cpu_activation_kind kind;
+    float lo, hi, alpha;
+} cpu_activation;
+
 typedef struct cpu_kernel_def {
     /* Called once at compile. May store parsed state in *state (released
      * with release). NULL: nothing to prepare. */
@@ -44,6 +60,8 @@ typedef struct cpu_kernel_def {
     /* Optional: can this node (with its dtypes/attributes as in the view) run
      * here? Return false to let another provider take it. NULL = yes. */
     bool (*supports)(const cpu_node *node);
+    /* true: run() applies cpu_node_activation(node) to float32 output 0. */
+    bool fuses_activation;
 } cpu_kernel_def;
 
 /* ---- node facts ---------------------------------------------------------- */
@@ -62,6 +80,11 @@ bool cpu_node_has_output(const cpu_node *node, uint32_t k);
 /* Constant data of input k (host memory, lives as long as the session), or
  * NULL when input k is not a constant. Fills t when non-NULL. */
 const void *cpu_node_input_constant(const cpu_node *node, uint32_t k, cpu_tensor *t);
+
+/* The activation fused into output 0, or NULL when none. */
+const cpu_activation *cpu_node_activation(const cpu_node *node);
+/* Apply act to n floats in place (NULL act: nothing). */
+void cpu_activation_apply(const cpu_activation *act, float *data, int64_t n);
 
 /* ---- attributes ---------------------------------------------------------- */
 

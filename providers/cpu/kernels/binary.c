@@ -17,7 +17,6 @@
  * Integer arithmetic never relies on signed overflow (UB in C): it is done in
  * uint64_t and converted back (modular, as numpy and ONNX Runtime behave).
  */
-#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,7 +608,7 @@ static bool ew_supports_tab(const cpu_node *node, const ew_bin_fn *tab) {
         return ew_binary_run(ctx, node, in, n_in, ew_tab_##TAB, BOOL_OUT, LEGACY);                             \
     }                                                                                                          \
     static bool ew_supports_##SYM(const cpu_node *node) { return ew_supports_tab(node, ew_tab_##TAB); }       \
-    const cpu_kernel_def cpu_op_##SYM = {NULL, ew_run_##SYM, NULL, ew_supports_##SYM};
+    const cpu_kernel_def cpu_op_##SYM = {.run = ew_run_##SYM, .supports = ew_supports_##SYM};
 
 EW_SIMPLE_KERNEL(Add, Add, false, true)
 EW_SIMPLE_KERNEL(Sub, Sub, false, true)
@@ -635,7 +634,7 @@ static prism_status ew_run_Mod(cpu_ctx *ctx, const cpu_node *node, void *state, 
     return ew_binary_run(ctx, node, in, n_in, fmod_ ? ew_tab_ModT : ew_tab_ModF, false, false);
 }
 static bool ew_supports_Mod(const cpu_node *node) { return ew_supports_tab(node, ew_tab_ModT); }
-const cpu_kernel_def cpu_op_Mod = {NULL, ew_run_Mod, NULL, ew_supports_Mod};
+const cpu_kernel_def cpu_op_Mod = {.run = ew_run_Mod, .supports = ew_supports_Mod};
 
 /* ---- BitShift ---- */
 static prism_status ew_run_BitShift(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -651,7 +650,7 @@ static bool ew_supports_BitShift(const cpu_node *node) {
     const char *dir = cpu_attr_string(node, "direction", "");
     return (strcmp(dir, "LEFT") == 0 || strcmp(dir, "RIGHT") == 0) && ew_supports_tab(node, ew_tab_Shl);
 }
-const cpu_kernel_def cpu_op_BitShift = {NULL, ew_run_BitShift, NULL, ew_supports_BitShift};
+const cpu_kernel_def cpu_op_BitShift = {.run = ew_run_BitShift, .supports = ew_supports_BitShift};
 
 /* ---- BitwiseNot (unary, integers) ---- */
 typedef void (*ew_un_fn)(void *o, const void *x, int64_t n);
@@ -705,7 +704,7 @@ static bool ew_supports_BitwiseNot(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
     return dt <= 0 || (dt < EW_NDT && ew_tab_Not[dt] != NULL);
 }
-const cpu_kernel_def cpu_op_BitwiseNot = {NULL, ew_run_BitwiseNot, NULL, ew_supports_BitwiseNot};
+const cpu_kernel_def cpu_op_BitwiseNot = {.run = ew_run_BitwiseNot, .supports = ew_supports_BitwiseNot};
 
 /* ==== Pow ================================================================= */
 
@@ -901,7 +900,7 @@ static bool ew_supports_Pow(const cpu_node *node) {
     int32_t a = cpu_node_input_dtype(node, 0), b = cpu_node_input_dtype(node, 1);
     return (a <= 0 || ew_is_int(a) || ew_is_float(a)) && (b <= 0 || ew_is_int(b) || ew_is_float(b));
 }
-const cpu_kernel_def cpu_op_Pow = {NULL, ew_run_Pow, NULL, ew_supports_Pow};
+const cpu_kernel_def cpu_op_Pow = {.run = ew_run_Pow, .supports = ew_supports_Pow};
 
 /* ==== PRelu =============================================================== */
 
@@ -947,7 +946,7 @@ static prism_status ew_run_PRelu(cpu_ctx *ctx, const cpu_node *node, void *state
     return PRISM_OK;
 }
 static bool ew_supports_PRelu(const cpu_node *node) { return ew_supports_tab(node, ew_tab_PRelu); }
-const cpu_kernel_def cpu_op_PRelu = {NULL, ew_run_PRelu, NULL, ew_supports_PRelu};
+const cpu_kernel_def cpu_op_PRelu = {.run = ew_run_PRelu, .supports = ew_supports_PRelu};
 
 /* ==== variadic Sum / Mean / Max / Min ===================================== */
 
@@ -1035,7 +1034,7 @@ static prism_status ew_variadic_run(cpu_ctx *ctx, const cpu_tensor *const *in, u
         int32_t dt = cpu_node_input_dtype(node, 0);                                                           \
         return dt <= 0 || (ew_lookup(ew_tab_##TAB, dt) != NULL && (!(MEAN) || ew_is_float(dt)));             \
     }                                                                                                         \
-    const cpu_kernel_def cpu_op_##SYM = {NULL, ew_run_##SYM, NULL, ew_supports_##SYM};
+    const cpu_kernel_def cpu_op_##SYM = {.run = ew_run_##SYM, .supports = ew_supports_##SYM};
 
 EW_VARIADIC_KERNEL(Sum, Add, false)
 EW_VARIADIC_KERNEL(Mean, Add, true)
@@ -1164,4 +1163,4 @@ static bool ew_supports_Where(const cpu_node *node) {
     return dt <= 0 || dt == PRISM_DTYPE_STRING ||
            (dt < EW_NDT && dt != PRISM_DTYPE_COMPLEX64 && dt != PRISM_DTYPE_COMPLEX128 && cpu_dtype_size(dt) > 0);
 }
-const cpu_kernel_def cpu_op_Where = {NULL, ew_run_Where, NULL, ew_supports_Where};
+const cpu_kernel_def cpu_op_Where = {.run = ew_run_Where, .supports = ew_supports_Where};

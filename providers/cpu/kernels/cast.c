@@ -439,7 +439,7 @@ static bool cast_supports(const cpu_node *node) {
     int32_t in = cpu_node_input_dtype(node, 0);
     return cast_dtype_ok(cast_target(node)) && (in <= 0 || cast_dtype_ok(in));
 }
-const cpu_kernel_def cpu_op_Cast = {NULL, cast_run, NULL, cast_supports};
+const cpu_kernel_def cpu_op_Cast = {.run = cast_run, .supports = cast_supports};
 
 /* CastLike: the target type is that of input 1. */
 static prism_status castlike_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -454,4 +454,4 @@ static bool castlike_supports(const cpu_node *node) {
     int32_t in = cpu_node_input_dtype(node, 0), like = cpu_node_input_dtype(node, 1);
     return (in <= 0 || cast_dtype_ok(in)) && (like <= 0 || cast_dtype_ok(like));
 }
-const cpu_kernel_def cpu_op_CastLike = {NULL, castlike_run, NULL, castlike_supports};
+const cpu_kernel_def cpu_op_CastLike = {.run = castlike_run, .supports = castlike_supports};

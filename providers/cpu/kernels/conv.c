@@ -60,6 +60,7 @@ typedef struct conv_state {
 
 /* Geometry of one run, after 1-D promotion (sp >= 2). */
 typedef struct conv_geom {
+    const cpu_activation *act; /* fused activation, float32 only (NULL: none) */
     int sp;
     int64_t n, c, m, group, cg, mg; /* batch, channels, out channels, per-group counts */
     int64_t in[CONV_MAX_SP + 1], out[CONV_MAX_SP + 1], k[CONV_MAX_SP + 1];
@@ -406,6 +407,8 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
                     }                                                                                    \
                 }                                                                                        \
             }                                                                                            \
+            if (sizeof(T) == sizeof(float) && g->act)                                                    \
+                cpu_activation_apply(g->act, (float *)(void *)yp, OH * OW);                              \
         }                                                                                                \
     }                                                                                                    \
                                                                                                          \
@@ -426,6 +429,8 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
         const T beta = b ? (T)1 : (T)0;                                                                   \
         if (g->pointwise) {                                                                               \
             conv_gemm_##T(ctx, g->mg, P, g->kc, wg, g->kc, xg, P, beta, yg, P);                           \
+            if (sizeof(T) == sizeof(float) && g->act)                                                     \
+                cpu_activation_apply(g->act, (float *)(void *)yg, g->mg * P);                             \
             return;                                                                                       \
         }                                                                                                 \
         for (int64_t t0 = 0; t0 < g->out[0]; t0 += tile_rows) {                                           \
@@ -436,6 +441,8 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
             else cpu_parallel_for(ctx, g->kc, conv_im2col_rows_##T, &arg);                                \
             conv_gemm_##T(ctx, g->mg, pt, g->kc, wg, g->kc, col, pt, beta, yg + t0 * row_pos, P);         \
         }                                                                                                 \
+        if (sizeof(T) == sizeof(float) && g->act)                                                         \
+            cpu_activation_apply(g->act, (float *)(void *)yg, g->mg * P);                                 \
     }                                                                                                     \
                                                                                                           \
     typedef struct conv_task_arg_##T {                                                                    \
@@ -516,7 +523,6 @@ static float *conv_widen(const cpu_tensor *t) {
 
 static prism_status conv_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                              uint32_t n_in) {
-    (void)node;
     const conv_state *st = state;
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Conv needs inputs X and W");
     const cpu_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
@@ -526,6 +532,7 @@ static prism_status conv_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     int64_t yd[CPU_MAX_RANK];
     prism_status rc = conv_geometry(ctx, st, x, w, b, &g, &yr, yd);
     if (rc) return rc;
+    g.act = x->dtype == PRISM_DTYPE_FLOAT ? cpu_node_activation(node) : NULL;
     cpu_tensor *y;
     switch (x->dtype) {
     case PRISM_DTYPE_FLOAT:
@@ -562,4 +569,5 @@ const cpu_kernel_def cpu_op_Conv = {
     .run = conv_run,
     .release = conv_release,
     .supports = conv_supports,
+    .fuses_activation = true,
 };

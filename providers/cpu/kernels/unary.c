@@ -4,8 +4,10 @@
  *
  * Every float math op is written once, as a statement computing `y` from `x`
  * in the compute type CT, and instantiated for float and double (through
- * <tgmath.h>, so exp() is expf() for floats). float16/bfloat16 run the float
- * instance on tiles converted through float. The integer variants of
+ * <tgmath.h>, so sin() is sinf() for floats). exp, tanh and erf have
+ * vectorisable float32 versions of our own (libm's are scalar calls), and the
+ * float loops are also compiled for AVX2/AVX-512. float16/bfloat16 run the
+ * float instance on tiles converted through float. The integer variants of
  * Relu/Abs/Neg/Sign are instantiated per integer type from one expression.
  * Attributes are parsed once in prepare into a small state.
  */
@@ -26,7 +28,6 @@
 /* Attribute values of one node. */
 typedef struct un_params {
     float alpha, beta, gamma;
-    bool flag_a, flag_b; /* IsInf: detect_negative, detect_positive */
 } un_params;
 
 typedef void (*un_f32_fn)(const float *restrict x, float *restrict y, int64_t n, const un_params *p);
@@ -169,7 +170,9 @@ static inline double un_clamp01d(double v) {
     X(GeluErf, y = K(0.5) * x * (K(1) + UN_ERF(x * K(0.70710678118654752440)));)     \
     X(GeluTanh, const CT u = K(0.79788456080286535588) * (x + K(0.044715) * x * x * x); \
       y = K(0.5) * x * (K(1) + UN_TANH(u));)                                         \
-    X(Sigmoid, y = K(1) / (K(1) + UN_EXP(-x));)                                      \
+    X(Sigmoid, const CT e = UN_EXP(-fabs(x)); /* e <= 1: no overflow, and */        \
+      const CT r = K(1) / (K(1) + e);          /* e*r keeps small results exact */    \
+      y = UN_SEL(x >= 0, r, e * r);)                                                 \
     X(HardSigmoid, const CT v = K(p->alpha) * x + K(p->beta); y = UN_CLAMP01(v);)   \
     X(HardSwish, const CT v = x * K(1.0 / 6.0) + K(0.5); y = x * UN_CLAMP01(v);)    \
     X(Softplus, y = UN_SOFTPLUS(x);)                                                 \
@@ -200,9 +203,18 @@ static inline double un_clamp01d(double v) {
     X(Acosh, y = acosh(x);)                                                          \
     X(Atanh, y = atanh(x);)
 
+/* The float loops are compiled for AVX-512 and AVX2 besides the baseline
+ * and picked at load time (ifunc): the math ops are compute bound, and the
+ * default x86-64 target only has 4-wide SSE2. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(PRISM_NO_TARGET_CLONES)
+#define UN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define UN_CLONES
+#endif
+
 /* xs and ys never overlap (restrict lets the loops vectorise unversioned). */
 #define UN_DEF_FLOAT(NAME, BODY)                                                               \
-    static void un_f32_##NAME(const float *restrict xs, float *restrict ys, int64_t n,         \
+    UN_CLONES static void un_f32_##NAME(const float *restrict xs, float *restrict ys, int64_t n,         \
                               const un_params *p) {                                            \
         typedef float CT;                                                                      \
         (void)p;                                                                               \
@@ -456,7 +468,7 @@ static bool un_supports_op(const cpu_node *node, const un_op *op) {
         return un_prepare_op(ctx, node, state, &un_op_##OP);                                                     \
     }                                                                                                            \
     static bool un_supports_##SYM(const cpu_node *node) { return un_supports_op(node, &un_op_##OP); }           \
-    const cpu_kernel_def cpu_op_##SYM = {un_prepare_##SYM, un_run, un_release, un_supports_##SYM};
+    const cpu_kernel_def cpu_op_##SYM = {.prepare = un_prepare_##SYM, .run = un_run, .release = un_release, .supports = un_supports_##SYM};
 
 UN_KERNEL(Relu, Relu)
 UN_KERNEL(LeakyRelu, LeakyRelu)
@@ -516,7 +528,7 @@ static bool un_supports_Gelu(const cpu_node *node) {
     const un_op *op;
     return un_gelu_mode(node, &op) && un_supports_op(node, op);
 }
-const cpu_kernel_def cpu_op_Gelu = {un_prepare_Gelu, un_run, un_release, un_supports_Gelu};
+const cpu_kernel_def cpu_op_Gelu = {.prepare = un_prepare_Gelu, .run = un_run, .release = un_release, .supports = un_supports_Gelu};
 
 /* ==== ops with other output types or extra inputs ========================= */
 
@@ -554,7 +566,7 @@ static prism_status un_run_Not(cpu_ctx *ctx, const cpu_node *node, void *state, 
 }
 static bool un_is_bool(int32_t dt) { return dt == PRISM_DTYPE_BOOL; }
 static bool un_supports_Not(const cpu_node *node) { return un_input_dtype_is(node, un_is_bool); }
-const cpu_kernel_def cpu_op_Not = {NULL, un_run_Not, NULL, un_supports_Not};
+const cpu_kernel_def cpu_op_Not = {.run = un_run_Not, .supports = un_supports_Not};
 
 /* ---- IsNaN / IsInf: float types -> bool ---- */
 static inline double un_load_f(const void *x, int32_t dt, int64_t i) {
@@ -620,8 +632,8 @@ static prism_status un_run_IsInf(cpu_ctx *ctx, const cpu_node *node, void *state
     return un_run_class(ctx, node, in, n_in, false);
 }
 static bool un_supports_float(const cpu_node *node) { return un_input_dtype_is(node, un_is_float); }
-const cpu_kernel_def cpu_op_IsNaN = {NULL, un_run_IsNaN, NULL, un_supports_float};
-const cpu_kernel_def cpu_op_IsInf = {NULL, un_run_IsInf, NULL, un_supports_float};
+const cpu_kernel_def cpu_op_IsNaN = {.run = un_run_IsNaN, .supports = un_supports_float};
+const cpu_kernel_def cpu_op_IsInf = {.run = un_run_IsInf, .supports = un_supports_float};
 
 /* ---- Clip ---- */
 
@@ -771,7 +783,7 @@ static bool un_supports_Clip(const cpu_node *node) {
         return true;
     return cpu_node_opset(node) < 11 ? un_is_float(dt) : un_clip_dtype(dt);
 }
-const cpu_kernel_def cpu_op_Clip = {NULL, un_run_Clip, NULL, un_supports_Clip};
+const cpu_kernel_def cpu_op_Clip = {.run = un_run_Clip, .supports = un_supports_Clip};
 
 /* ---- Identity (tensors of any dtype; sequences/optionals are not tensors) ---- */
 static prism_status un_run_Identity(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -811,4 +823,4 @@ static bool un_supports_Identity(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
     return dt <= 0 || cpu_dtype_size(dt) > 0;
 }
-const cpu_kernel_def cpu_op_Identity = {NULL, un_run_Identity, NULL, un_supports_Identity};
+const cpu_kernel_def cpu_op_Identity = {.run = un_run_Identity, .supports = un_supports_Identity};
