@@ -492,6 +492,7 @@ static bool fold_slice(const pr_node *n, ft *const *in, uint32_t nin, ft *y) {
             uint64_t m = (uint64_t)0 - (uint64_t)step;
             len = s > e ? (int64_t)(((uint64_t)(s - e) + m - 1) / m) : 0;
         }
+        if (dim == 0) len = 0;
         st[a] = s;
         sp[a] = len > 1 ? step : 1; /* a step beyond the dim is only used once */
         dims[a] = len;
@@ -595,22 +596,12 @@ static bool fold_size_of(const pr_value *v, ft *y) {
 
 /* ---- the graph side ---- */
 
-/* Is a value of this name read by a subgraph of g's nodes (at any depth)? */
-static bool read_by_subgraph(const pr_graph *g, const char *name) {
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        const pr_node *n = &g->nodes[i];
-        for (uint32_t a = 0; a < n->n_attrs; a++) {
-            const pr_attr *at = &n->attrs[a];
-            size_t cnt = at->type == PRISM_ATTR_GRAPH ? 1 : at->type == PRISM_ATTR_GRAPHS ? at->count : 0;
-            for (size_t k = 0; k < cnt && at->graphs; k++) {
-                const pr_graph *sub = at->graphs[k];
-                uint32_t id;
-                if (!sub) continue;
-                if (pr_graph_find(sub, name, &id) && sub->values[id].is_outer) return true;
-                if (read_by_subgraph(sub, name)) return true;
-            }
-        }
-    }
+/* Is the value read by a subgraph (an implicit input of some node)? Those
+ * stay computed values: the executor binds them into the bodies. */
+static bool read_by_subgraph(const pr_graph *g, uint32_t id) {
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (uint32_t k = 0; k < g->nodes[i].n_implicit; k++)
+            if (g->nodes[i].implicit[k] == id) return true;
     return false;
 }
 
@@ -765,7 +756,7 @@ prism_status pr_fold_node(pr_graph *g, pr_node *n, bool *folded) {
     ft *y = malloc(sizeof *y);
     if (!y) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     prism_status st = PRISM_OK;
-    if (fold_compute(g, n, y) && fits_declared(out, y) && !read_by_subgraph(g, out->name)) {
+    if (fold_compute(g, n, y) && fits_declared(out, y) && !read_by_subgraph(g, n->outputs[0])) {
         st = store(out, y);
         *folded = st == PRISM_OK;
     }

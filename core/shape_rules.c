@@ -551,29 +551,29 @@ static prism_status spatial_out(const spatial *p, int32_t i, int64_t in, int cei
     return PRISM_OK;
 }
 
-static prism_status r_conv(pr_graph *g, pr_node *n) {
+/* Conv with X and W at inputs xi and wi (QLinearConv has them at 0 and 3). */
+static prism_status conv_out(pr_graph *g, pr_node *n, uint32_t xi, uint32_t wi, int32_t dtype) {
     shp x, w, y;
-    bool hx = in_shape(g, n, 0, &x), hw = in_shape(g, n, 1, &w);
-    int32_t dtype = first_dtype(g, n, 0, 1);
+    bool hx = in_shape(g, n, xi, &x), hw = in_shape(g, n, wi, &w);
     int32_t rank = hx ? x.rank : hw ? w.rank : -1;
     if (rank < 0) return set_rank(g, n, 0, dtype, -1);
     sbuf sa, sb;
-    if (rank < 3) return bad("Conv input %s needs rank >= 3", sh_str(hx ? &x : &w, &sa));
+    if (rank < 3) return bad("%s input %s needs rank >= 3", n->op_type, sh_str(hx ? &x : &w, &sa));
     if (hx && hw && x.rank != w.rank)
-        return bad("Conv X %s and W %s have different ranks", sh_str(&x, &sa), sh_str(&w, &sb));
+        return bad("%s X %s and W %s have different ranks", n->op_type, sh_str(&x, &sa), sh_str(&w, &sb));
     int64_t group = a_int(n, "group", 1);
     if (hx && hw && group >= 1 && x.d[1] >= 0 && w.d[1] >= 0 && x.d[1] != w.d[1] * group)
-        return bad("Conv X %s has %lld channels but W %s expects %lld x group %lld", sh_str(&x, &sa),
+        return bad("%s X %s has %lld channels but W %s expects %lld x group %lld", n->op_type, sh_str(&x, &sa),
                    (long long)x.d[1], sh_str(&w, &sb), (long long)w.d[1], (long long)group);
     if (hw && group >= 1 && w.d[0] >= 0 && w.d[0] % group)
-        return bad("Conv W %s has %lld output channels, not divisible by group %lld", sh_str(&w, &sa),
+        return bad("%s W %s has %lld output channels, not divisible by group %lld", n->op_type, sh_str(&w, &sa),
                    (long long)w.d[0], (long long)group);
     spatial p;
     spatial_params(n, rank - 2, hw ? &w : NULL, &p);
     if (p.ok && hw) {
         for (int32_t i = 0; i < rank - 2; i++)
             if (w.d[2 + i] >= 0 && p.k[i] >= 0 && w.d[2 + i] != p.k[i])
-                return bad("Conv kernel_shape[%d] = %lld but W %s has %lld there", i, (long long)p.k[i],
+                return bad("%s kernel_shape[%d] = %lld but W %s has %lld there", n->op_type, i, (long long)p.k[i],
                            sh_str(&w, &sa), (long long)w.d[2 + i]);
     }
     sh_unknown_dims(&y, rank);
@@ -587,6 +587,9 @@ static prism_status r_conv(pr_graph *g, pr_node *n) {
     }
     return set_shape(g, n, 0, dtype, &y);
 }
+static prism_status r_conv(pr_graph *g, pr_node *n) { return conv_out(g, n, 0, 1, first_dtype(g, n, 0, 1)); }
+static prism_status r_conv_integer(pr_graph *g, pr_node *n) { return conv_out(g, n, 0, 1, PRISM_DTYPE_INT32); }
+static prism_status r_qlinear_conv(pr_graph *g, pr_node *n) { return conv_out(g, n, 0, 3, in_dtype(g, n, 7)); }
 
 static prism_status r_conv_transpose(pr_graph *g, pr_node *n) {
     shp x, w, y;
@@ -693,9 +696,9 @@ static prism_status r_gemm(pr_graph *g, pr_node *n) {
 }
 
 /* numpy matmul shapes; dtype given by the caller. */
-static prism_status matmul_out(pr_graph *g, pr_node *n, int32_t dtype) {
+static prism_status matmul_out(pr_graph *g, pr_node *n, uint32_t ai, uint32_t bi, int32_t dtype) {
     shp a, b;
-    if (!in_shape(g, n, 0, &a) || !in_shape(g, n, 1, &b)) return set_rank(g, n, 0, dtype, -1);
+    if (!in_shape(g, n, ai, &a) || !in_shape(g, n, bi, &b)) return set_rank(g, n, 0, dtype, -1);
     sbuf sa, sb;
     if (a.rank == 0 || b.rank == 0) return bad("MatMul of a scalar: %s x %s", sh_str(&a, &sa), sh_str(&b, &sb));
     /* Promote 1-D operands: [K] -> [1,K] for A, [K] -> [K,1] for B. */
@@ -725,8 +728,9 @@ static prism_status matmul_out(pr_graph *g, pr_node *n, int32_t dtype) {
     if (b.rank > 1) sh_copy_dim(&y, y.rank++, &b2, b2.rank - 1);
     return set_shape(g, n, 0, dtype, &y);
 }
-static prism_status r_matmul(pr_graph *g, pr_node *n) { return matmul_out(g, n, first_dtype(g, n, 0, 2)); }
-static prism_status r_matmul_integer(pr_graph *g, pr_node *n) { return matmul_out(g, n, PRISM_DTYPE_INT32); }
+static prism_status r_matmul(pr_graph *g, pr_node *n) { return matmul_out(g, n, 0, 1, first_dtype(g, n, 0, 2)); }
+static prism_status r_matmul_integer(pr_graph *g, pr_node *n) { return matmul_out(g, n, 0, 1, PRISM_DTYPE_INT32); }
+static prism_status r_qlinear_matmul(pr_graph *g, pr_node *n) { return matmul_out(g, n, 0, 3, in_dtype(g, n, 7)); }
 
 static prism_status r_batchnorm(pr_graph *g, pr_node *n) {
     shp x;
@@ -1127,6 +1131,7 @@ static prism_status r_split(pr_graph *g, pr_node *n) {
 
 /* Number of elements a Slice keeps of a dim of size dim. */
 static int64_t slice_len(int64_t dim, int64_t start, int64_t end, int64_t step) {
+    if (dim == 0) return 0;
     if (start < 0) start += dim;
     if (end < 0) end += dim;
     if (step > 0) {
@@ -1623,6 +1628,716 @@ static prism_status r_dequantize(pr_graph *g, pr_node *n) {
 }
 
 /* ======================================================================
+ * Quantisation, recurrent nets, losses, resizing and other model ops
+ * ====================================================================== */
+
+static prism_status r_dynamic_quantize(pr_graph *g, pr_node *n) {
+    shp x;
+    in_shape(g, n, 0, &x);
+    prism_status st = set_shape(g, n, 0, PRISM_DTYPE_UINT8, &x);
+    if (!st) st = set_rank(g, n, 1, PRISM_DTYPE_FLOAT, 0);
+    if (!st) st = set_rank(g, n, 2, PRISM_DTYPE_UINT8, 0);
+    return st;
+}
+
+/* RNN, GRU, LSTM: Y [seq, dirs, batch, hidden] (layout 1: [batch, seq,
+ * dirs, hidden]), Y_h / Y_c [dirs, batch, hidden] ([batch, dirs, hidden]). */
+static prism_status r_rnn(pr_graph *g, pr_node *n) {
+    shp x, w, r;
+    int32_t dtype = in_dtype(g, n, 0);
+    bool hx = in_shape(g, n, 0, &x) && x.rank == 3, hw = in_shape(g, n, 1, &w) && w.rank == 3;
+    bool hr = in_shape(g, n, 2, &r) && r.rank == 3;
+    int64_t layout = n->opset >= 14 ? a_int(n, "layout", 0) : 0;
+    const char *dir = a_str(n, "direction", "forward");
+    int64_t dirs = !strcmp(dir, "bidirectional") ? 2 : !strcmp(dir, "forward") || !strcmp(dir, "reverse") ? 1 : -1;
+    if (dirs < 0 && hw) dirs = w.d[0];
+    int64_t hidden = a_int(n, "hidden_size", -1);
+    if (hidden < 0 && hr) hidden = r.d[2];
+    shp seq, batch, hid;
+    sh_unknown_dims(&seq, 1);
+    sh_unknown_dims(&batch, 1);
+    if (hx) {
+        sh_copy_dim(&seq, 0, &x, layout ? 1 : 0);
+        sh_copy_dim(&batch, 0, &x, layout ? 0 : 1);
+    }
+    sh_unknown_dims(&hid, 1);
+    sh_dim(&hid, 0, hidden, NULL);
+    shp y;
+    y.rank = 4;
+    if (layout) {
+        sh_copy_dim(&y, 0, &batch, 0);
+        sh_copy_dim(&y, 1, &seq, 0);
+        sh_dim(&y, 2, dirs, NULL);
+    } else {
+        sh_copy_dim(&y, 0, &seq, 0);
+        sh_dim(&y, 1, dirs, NULL);
+        sh_copy_dim(&y, 2, &batch, 0);
+    }
+    sh_copy_dim(&y, 3, &hid, 0);
+    prism_status st = set_shape(g, n, 0, dtype, &y);
+    shp h;
+    h.rank = 3;
+    sh_dim(&h, layout ? 1 : 0, dirs, NULL);
+    sh_copy_dim(&h, layout ? 0 : 1, &batch, 0);
+    sh_copy_dim(&h, 2, &hid, 0);
+    for (uint32_t k = 1; k < n->n_outputs && !st; k++) st = set_shape(g, n, k, dtype, &h);
+    return st;
+}
+
+/* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss: the loss is the
+ * target's shape with reduction "none", else a scalar. */
+static prism_status r_loss(pr_graph *g, pr_node *n) {
+    shp t, x;
+    int32_t dtype = in_dtype(g, n, 0);
+    const char *red = a_str(n, "reduction", "mean");
+    prism_status st;
+    if (!strcmp(red, "none")) {
+        in_shape(g, n, 1, &t);
+        st = set_shape(g, n, 0, dtype, &t);
+    } else if (!strcmp(red, "mean") || !strcmp(red, "sum")) {
+        st = set_rank(g, n, 0, dtype, 0);
+    } else {
+        st = set_rank(g, n, 0, dtype, -1);
+    }
+    if (!st && n->n_outputs > 1) { /* SoftmaxCrossEntropyLoss's log_prob */
+        in_shape(g, n, 0, &x);
+        st = set_shape(g, n, 1, dtype, &x);
+    }
+    return st;
+}
+
+/* Float constant input values (at most cap). */
+static bool const_floats(pr_graph *g, const pr_node *n, uint32_t k, double *buf, size_t cap, size_t *count) {
+    const pr_const *c = in_const(g, n, k);
+    *count = 0;
+    if (!c || c->count < 0 || (size_t)c->count > cap || (c->count && !c->data)) return false;
+    for (int64_t i = 0; i < c->count; i++) {
+        if (c->dtype == PRISM_DTYPE_FLOAT) {
+            float f;
+            memcpy(&f, (const char *)c->data + i * 4, 4);
+            buf[i] = f;
+        } else if (c->dtype == PRISM_DTYPE_DOUBLE) {
+            memcpy(&buf[i], (const char *)c->data + i * 8, 8);
+        } else {
+            return false;
+        }
+    }
+    *count = (size_t)c->count;
+    return true;
+}
+
+/* Resize (opset 10: X, scales; 11+: X, roi, scales, sizes; 18+: axes and
+ * keep_aspect_ratio_policy) and Upsample (scales attribute before opset 9,
+ * input after). Sizes as the ONNX reference computes them: from scales
+ * trunc(scale * dim) in double precision (the float scale widened), from
+ * sizes as given, or with not_larger / not_smaller one common scale and
+ * round-half-up. */
+static prism_status r_resize(pr_graph *g, pr_node *n) {
+    shp x, y;
+    int32_t dtype = in_dtype(g, n, 0);
+    if (!in_shape(g, n, 0, &x)) return set_rank(g, n, 0, dtype, -1);
+    y = x;
+    bool up = !strcmp(n->op_type, "Upsample");
+    /* The axes the scales / sizes refer to. */
+    int32_t axes[SR_MAX];
+    size_t n_ax = (size_t)x.rank;
+    const int64_t *av;
+    size_t na;
+    if (!up && n->opset >= 18 && a_ints(n, "axes", &av, &na)) {
+        bool mask[SR_MAX];
+        prism_status st = axes_mask(av, na, x.rank, mask, "Resize");
+        if (st) return st;
+        for (size_t i = 0; i < na; i++) axes[i] = (int32_t)(av[i] < 0 ? av[i] + x.rank : av[i]);
+        n_ax = na;
+    } else {
+        for (int32_t i = 0; i < x.rank; i++) axes[i] = i;
+    }
+    for (size_t i = 0; i < n_ax; i++) sh_dim(&y, axes[i], -1, NULL);
+    int64_t sizes[SR_MAX];
+    double scales[SR_MAX];
+    size_t cnt = 0;
+    const char *keep = !up && n->opset >= 18 ? a_str(n, "keep_aspect_ratio_policy", "stretch") : "stretch";
+    if (!up && n->opset >= 11 && pr_in(g, n, 3) && const_ints(g, n, 3, sizes, SR_MAX, &cnt) && cnt) {
+        if (cnt != n_ax) return set_shape(g, n, 0, dtype, &y);
+        for (size_t i = 0; i < cnt; i++)
+            if (sizes[i] < 0) return set_shape(g, n, 0, dtype, &y);
+        if (!strcmp(keep, "stretch")) {
+            for (size_t i = 0; i < cnt; i++) sh_dim(&y, axes[i], sizes[i], NULL);
+        } else if (!strcmp(keep, "not_larger") || !strcmp(keep, "not_smaller")) {
+            bool larger = keep[4] == 'l';
+            double common = larger ? INFINITY : 0;
+            for (size_t i = 0; i < cnt; i++) {
+                int64_t d = x.d[axes[i]];
+                if (d < 0) return set_shape(g, n, 0, dtype, &y);
+                double sc = d > 0 ? (double)sizes[i] / (double)d : 1.0;
+                if (larger ? sc < common : sc > common) common = sc;
+            }
+            for (size_t i = 0; i < cnt; i++) {
+                double o = common * (double)x.d[axes[i]] + 0.5;
+                sh_dim(&y, axes[i], o >= 0 && o < (double)PR_MAX_ELEMENTS ? (int64_t)o : -1, NULL);
+            }
+        }
+        return set_shape(g, n, 0, dtype, &y);
+    }
+    bool have = false;
+    if (up && n->opset < 9) {
+        const pr_attr *a = pr_node_attr(n, "scales");
+        if (a && a->type == PRISM_ATTR_FLOATS && a->count <= SR_MAX && a->floats) {
+            cnt = a->count;
+            for (size_t i = 0; i < cnt; i++) scales[i] = a->floats[i];
+            have = true;
+        }
+    } else {
+        uint32_t k = !up && n->opset >= 11 ? 2 : 1;
+        have = pr_in(g, n, k) && const_floats(g, n, k, scales, SR_MAX, &cnt) && cnt;
+    }
+    if (have && cnt == n_ax)
+        for (size_t i = 0; i < cnt; i++) {
+            int64_t d = x.d[axes[i]];
+            if (scales[i] == 1.0) {
+                sh_copy_dim(&y, axes[i], &x, axes[i]);
+            } else if (d >= 0 && scales[i] > 0 && isfinite(scales[i])) {
+                double o = scales[i] * (double)d;
+                sh_dim(&y, axes[i], o < (double)PR_MAX_ELEMENTS ? (int64_t)o : -1, NULL);
+            }
+        }
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+/* Einsum without ellipsis: every letter's dim from whichever input knows it. */
+static prism_status r_einsum(pr_graph *g, pr_node *n) {
+    int32_t dtype = first_dtype(g, n, 0, n->n_inputs);
+    const char *eq = a_str(n, "equation", NULL);
+    if (!eq || strstr(eq, "...")) return set_rank(g, n, 0, dtype, -1);
+    int64_t dim[52];
+    char *sym[52];
+    int count[52] = {0};
+    bool seen[52] = {false};
+    for (int i = 0; i < 52; i++) dim[i] = -1, sym[i] = NULL;
+    const char *p = eq;
+    uint32_t k = 0;
+    int pos = 0;
+    shp x;
+    bool hx = in_shape(g, n, 0, &x);
+    for (; *p && strncmp(p, "->", 2); p++) {
+        char c = *p;
+        if (c == ' ') continue;
+        if (c == ',') {
+            if (hx && pos != x.rank) return set_rank(g, n, 0, dtype, -1);
+            k++;
+            pos = 0;
+            hx = in_shape(g, n, k, &x);
+            continue;
+        }
+        int l = c >= 'a' && c <= 'z' ? c - 'a' : c >= 'A' && c <= 'Z' ? 26 + c - 'A' : -1;
+        if (l < 0) return set_rank(g, n, 0, dtype, -1);
+        count[l]++;
+        seen[l] = true;
+        if (hx && pos < x.rank) {
+            if (x.d[pos] >= 0 && x.d[pos] != 1 && dim[l] < 0) dim[l] = x.d[pos];
+            else if (x.d[pos] < 0 && !sym[l] && dim[l] < 0) sym[l] = x.p[pos];
+        }
+        pos++;
+    }
+    if (hx && pos != x.rank) return set_rank(g, n, 0, dtype, -1);
+    /* A dim of 1 may broadcast: only trust it when no input says more. */
+    k = 0;
+    pos = 0;
+    hx = in_shape(g, n, 0, &x);
+    int64_t ones[52];
+    for (int i = 0; i < 52; i++) ones[i] = 0;
+    for (const char *q = eq; *q && strncmp(q, "->", 2); q++) {
+        if (*q == ' ') continue;
+        if (*q == ',') {
+            k++;
+            pos = 0;
+            hx = in_shape(g, n, k, &x);
+            continue;
+        }
+        int l = *q >= 'a' && *q <= 'z' ? *q - 'a' : 26 + *q - 'A';
+        if (hx && pos < x.rank && x.d[pos] == 1) ones[l]++;
+        pos++;
+    }
+    for (int l = 0; l < 52; l++)
+        if (dim[l] < 0 && !sym[l] && ones[l] == count[l] && count[l] > 0) dim[l] = 1;
+    shp y;
+    y.rank = 0;
+    if (!strncmp(p, "->", 2)) {
+        for (p += 2; *p; p++) {
+            if (*p == ' ') continue;
+            int l = *p >= 'a' && *p <= 'z' ? *p - 'a' : *p >= 'A' && *p <= 'Z' ? 26 + *p - 'A' : -1;
+            if (l < 0 || !seen[l] || y.rank >= SR_MAX) return set_rank(g, n, 0, dtype, -1);
+            sh_dim(&y, y.rank++, dim[l], sym[l]);
+        }
+    } else {
+        /* implicit: the letters used once, in ASCII order (upper case first) */
+        for (int pass = 0; pass < 2; pass++)
+            for (int l = pass ? 0 : 26; l < (pass ? 26 : 52); l++)
+                if (count[l] == 1) sh_dim(&y, y.rank++, dim[l], sym[l]);
+    }
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+static prism_status r_grid_sample(pr_graph *g, pr_node *n) {
+    shp x, grid, y;
+    int32_t dtype = in_dtype(g, n, 0);
+    bool hx = in_shape(g, n, 0, &x), hg = in_shape(g, n, 1, &grid);
+    int32_t rank = hx ? x.rank : hg ? grid.rank : -1;
+    if (rank < 3 || (hx && hg && x.rank != grid.rank)) return set_rank(g, n, 0, dtype, rank >= 0 ? rank : -1);
+    sh_unknown_dims(&y, rank);
+    if (hx) {
+        sh_copy_dim(&y, 0, &x, 0);
+        sh_copy_dim(&y, 1, &x, 1);
+    } else {
+        sh_copy_dim(&y, 0, &grid, 0);
+    }
+    if (hg)
+        for (int32_t i = 2; i < rank; i++) sh_copy_dim(&y, i, &grid, i - 1);
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+static prism_status r_roi_align(pr_graph *g, pr_node *n) {
+    shp x, rois, y;
+    sh_unknown_dims(&y, 4);
+    if (in_shape(g, n, 1, &rois) && rois.rank == 2) sh_copy_dim(&y, 0, &rois, 0);
+    if (in_shape(g, n, 0, &x) && x.rank == 4) sh_copy_dim(&y, 1, &x, 1);
+    sh_dim(&y, 2, a_int(n, "output_height", 1), NULL);
+    sh_dim(&y, 3, a_int(n, "output_width", 1), NULL);
+    return set_shape(g, n, 0, in_dtype(g, n, 0), &y);
+}
+
+static prism_status r_nms(pr_graph *g, pr_node *n) {
+    int64_t dims[2] = {-1, 3};
+    return pr_set_out(g, n, 0, PRISM_DTYPE_INT64, 2, dims, NULL);
+}
+
+static prism_status r_det(pr_graph *g, pr_node *n) {
+    shp x;
+    int32_t dtype = in_dtype(g, n, 0);
+    if (!in_shape(g, n, 0, &x) || x.rank < 2) return set_rank(g, n, 0, dtype, -1);
+    x.rank -= 2;
+    return set_shape(g, n, 0, dtype, &x);
+}
+
+/* HannWindow, HammingWindow, BlackmanWindow: [size]. */
+static prism_status r_window(pr_graph *g, pr_node *n) {
+    int64_t dt = a_int(n, "output_datatype", PRISM_DTYPE_FLOAT);
+    double size;
+    int64_t len = -1;
+    if (const_scalar(g, n, 0, &size) && size >= 0 && size < (double)PR_MAX_ELEMENTS && size == floor(size))
+        len = (int64_t)size;
+    return pr_set_out(g, n, 0, dt > 0 && dt <= PRISM_DTYPE_BFLOAT16 ? (int32_t)dt : 0, 1, &len, NULL);
+}
+
+static prism_status r_unique(pr_graph *g, pr_node *n) {
+    shp x;
+    int32_t dtype = in_dtype(g, n, 0);
+    prism_status st;
+    int64_t unk = -1;
+    if (a_has(n, "axis") && in_shape(g, n, 0, &x)) {
+        int32_t axis = 0;
+        if ((st = norm_axis(a_int(n, "axis", 0), x.rank, &axis, "Unique axis"))) return st;
+        sh_dim(&x, axis, -1, NULL);
+        st = set_shape(g, n, 0, dtype, &x);
+    } else {
+        st = pr_set_out(g, n, 0, dtype, a_has(n, "axis") ? -1 : 1, &unk, NULL);
+    }
+    for (uint32_t k = 1; k < 4 && !st; k++) st = pr_set_out(g, n, k, PRISM_DTYPE_INT64, 1, &unk, NULL);
+    return st;
+}
+
+static prism_status r_max_unpool(pr_graph *g, pr_node *n) {
+    shp x, y;
+    int32_t dtype = in_dtype(g, n, 0);
+    if (!in_shape(g, n, 0, &x) || x.rank < 3) return set_rank(g, n, 0, dtype, -1);
+    int64_t os[SR_MAX];
+    size_t cnt;
+    y = x;
+    if (pr_in(g, n, 2)) {
+        if (const_ints(g, n, 2, os, SR_MAX, &cnt) && cnt == (size_t)x.rank)
+            for (int32_t i = 0; i < x.rank; i++) sh_dim(&y, i, os[i], NULL);
+        else
+            for (int32_t i = 2; i < x.rank; i++) sh_dim(&y, i, -1, NULL);
+        return set_shape(g, n, 0, dtype, &y);
+    }
+    spatial p;
+    spatial_params(n, x.rank - 2, NULL, &p);
+    for (int32_t i = 0; i < x.rank - 2; i++) {
+        int64_t o = -1, t;
+        if (p.ok && x.d[2 + i] >= 0 && p.k[i] >= 1 && d_mul(x.d[2 + i] - 1, p.s[i], &t) && d_add(t, p.k[i], &t) &&
+            d_add(t, -(p.pb[i] + p.pe[i]), &t) && t >= 0)
+            o = t;
+        sh_dim(&y, 2 + i, o, NULL);
+    }
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+static prism_status r_center_crop_pad(pr_graph *g, pr_node *n) {
+    shp x, y;
+    int32_t dtype = in_dtype(g, n, 0);
+    if (!in_shape(g, n, 0, &x)) return set_rank(g, n, 0, dtype, -1);
+    y = x;
+    int64_t sh[SR_MAX];
+    size_t cnt;
+    const int64_t *ax;
+    size_t na = 0;
+    bool has_axes = a_ints(n, "axes", &ax, &na) && na;
+    if (!const_ints(g, n, 1, sh, SR_MAX, &cnt)) {
+        for (int32_t i = 0; i < x.rank; i++) sh_dim(&y, i, -1, NULL);
+        return set_shape(g, n, 0, dtype, &y);
+    }
+    if (!has_axes && cnt != (size_t)x.rank) return set_rank(g, n, 0, dtype, x.rank);
+    if (has_axes && na != cnt) return set_rank(g, n, 0, dtype, x.rank);
+    for (size_t i = 0; i < cnt; i++) {
+        int64_t a = has_axes ? ax[i] : (int64_t)i;
+        if (a < 0) a += x.rank;
+        if (a < 0 || a >= x.rank) return set_rank(g, n, 0, dtype, x.rank);
+        sh_dim(&y, (int32_t)a, sh[i], NULL);
+    }
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+static prism_status r_deform_conv(pr_graph *g, pr_node *n) { return conv_out(g, n, 0, 1, in_dtype(g, n, 0)); }
+
+/* Col2Im: [N, C * prod(block), L] -> [N, C, image_shape...]. */
+static prism_status r_col2im(pr_graph *g, pr_node *n) {
+    shp x, y;
+    int32_t dtype = in_dtype(g, n, 0);
+    int64_t img[SR_MAX], blk[SR_MAX];
+    size_t ni, nb;
+    bool hi = const_ints(g, n, 1, img, SR_MAX - 2, &ni), hb = const_ints(g, n, 2, blk, SR_MAX - 2, &nb);
+    bool hx = in_shape(g, n, 0, &x) && x.rank == 3;
+    if (!hi) {
+        shp is;
+        if (in_shape(g, n, 1, &is) && is.rank == 1 && is.d[0] >= 0 && is.d[0] <= SR_MAX - 2)
+            return set_rank(g, n, 0, dtype, 2 + (int32_t)is.d[0]);
+        return set_rank(g, n, 0, dtype, -1);
+    }
+    sh_unknown_dims(&y, 2 + (int32_t)ni);
+    if (hx) sh_copy_dim(&y, 0, &x, 0);
+    for (size_t i = 0; i < ni; i++) sh_dim(&y, 2 + (int32_t)i, img[i], NULL);
+    int64_t prod = 1;
+    bool ok = hb && nb == ni;
+    for (size_t i = 0; ok && i < nb; i++) ok = blk[i] > 0 && d_mul(prod, blk[i], &prod);
+    if (ok && hx && x.d[1] >= 0) {
+        if (x.d[1] % prod) {
+            sbuf sa;
+            return bad("Col2Im input %s: dim 1 is not divisible by the block size %lld", sh_str(&x, &sa),
+                       (long long)prod);
+        }
+        sh_dim(&y, 1, x.d[1] / prod, NULL);
+    }
+    return set_shape(g, n, 0, dtype, &y);
+}
+
+/* AffineGrid: theta [N, 2, 3] / [N, 3, 4], size [N, C, H, W] / [N, C, D, H, W]
+ * -> [N, H, W, 2] / [N, D, H, W, 3]. */
+static prism_status r_affine_grid(pr_graph *g, pr_node *n) {
+    int32_t dtype = in_dtype(g, n, 0);
+    int64_t sz[5];
+    size_t cnt;
+    if (!const_ints(g, n, 1, sz, 5, &cnt) || (cnt != 4 && cnt != 5)) {
+        shp ss;
+        if (in_shape(g, n, 1, &ss) && ss.rank == 1 && (ss.d[0] == 4 || ss.d[0] == 5))
+            return set_rank(g, n, 0, dtype, (int32_t)ss.d[0]);
+        return set_rank(g, n, 0, dtype, -1);
+    }
+    int32_t r = (int32_t)cnt - 2;
+    int64_t dims[5];
+    dims[0] = sz[0];
+    for (int32_t i = 0; i < r; i++) dims[1 + i] = sz[2 + i];
+    dims[r + 1] = r;
+    return pr_set_out(g, n, 0, dtype, r + 2, dims, NULL);
+}
+
+/* MaxRoiPool: [num_rois, C, pooled_h, pooled_w]. */
+static prism_status r_max_roi_pool(pr_graph *g, pr_node *n) {
+    shp x, rois, y;
+    sh_unknown_dims(&y, 4);
+    if (in_shape(g, n, 1, &rois) && rois.rank == 2) sh_copy_dim(&y, 0, &rois, 0);
+    if (in_shape(g, n, 0, &x) && x.rank == 4) sh_copy_dim(&y, 1, &x, 1);
+    const int64_t *ps;
+    size_t cnt;
+    if (a_ints(n, "pooled_shape", &ps, &cnt) && cnt == 2) {
+        sh_dim(&y, 2, ps[0], NULL);
+        sh_dim(&y, 3, ps[1], NULL);
+    }
+    return set_shape(g, n, 0, in_dtype(g, n, 0), &y);
+}
+
+/* Attention (opset 23): Q [B, Hq, S, E] or [B, S, Hq*E]; K, V likewise
+ * with Hkv heads; past_key / past_value [B, Hkv, P, E]. Outputs Y, present
+ * key / value [B, Hkv, P+L, E|Ev] and the QK product [B, Hq, S, P+L]. */
+static prism_status r_attention(pr_graph *g, pr_node *n) {
+    shp q, k, v, pk;
+    int32_t dtype = in_dtype(g, n, 0);
+    bool hq = in_shape(g, n, 0, &q), hk = in_shape(g, n, 1, &k), hv = in_shape(g, n, 2, &v);
+    bool past = pr_in(g, n, 4) != NULL, hp = past && in_shape(g, n, 4, &pk) && pk.rank == 4;
+    int32_t qr = hq ? q.rank : -1;
+    if (qr != 3 && qr != 4) return set_rank(g, n, 0, dtype, -1);
+    bool three = qr == 3;
+    int64_t hq_n = a_int(n, "q_num_heads", -1), hkv_n = a_int(n, "kv_num_heads", -1);
+    /* Per-head sizes and counts. */
+    int64_t B = q.d[0], Hq = three ? hq_n : q.d[1], S = three ? q.d[1] : q.d[2];
+    int64_t Hkv = -1, L = -1, E = -1, Ev = -1;
+    if (hk && k.rank == qr) {
+        Hkv = three ? hkv_n : k.d[1];
+        L = three ? k.d[1] : k.d[2];
+        E = three ? (hkv_n > 0 && k.d[2] >= 0 && k.d[2] % hkv_n == 0 ? k.d[2] / hkv_n : -1) : k.d[3];
+    }
+    if (hv && v.rank == qr) Ev = three ? (hkv_n > 0 && v.d[2] >= 0 && v.d[2] % hkv_n == 0 ? v.d[2] / hkv_n : -1) : v.d[3];
+    int64_t T = -1, P = hp ? pk.d[2] : past ? -1 : 0;
+    if (L >= 0 && P >= 0 && !d_add(L, P, &T)) T = -1;
+    shp y;
+    sh_unknown_dims(&y, qr);
+    sh_copy_dim(&y, 0, &q, 0);
+    if (three) {
+        sh_copy_dim(&y, 1, &q, 1);
+        int64_t w;
+        if (Hq > 0 && Ev >= 0 && d_mul(Hq, Ev, &w)) sh_dim(&y, 2, w, NULL);
+    } else {
+        sh_copy_dim(&y, 1, &q, 1);
+        sh_copy_dim(&y, 2, &q, 2);
+        sh_dim(&y, 3, Ev, NULL);
+    }
+    prism_status st = set_shape(g, n, 0, dtype, &y);
+    int64_t pkd[4] = {B, Hkv, T, E}, pvd[4] = {B, Hkv, T, Ev}, qkd[4] = {B, Hq, S, T};
+    if (!st) st = pr_set_out(g, n, 1, dtype, 4, pkd, NULL);
+    if (!st) st = pr_set_out(g, n, 2, in_dtype(g, n, 2), 4, pvd, NULL);
+    if (!st) st = pr_set_out(g, n, 3, dtype, 4, qkd, NULL);
+    return st;
+}
+
+/* DFT: the signal axis becomes the DFT length (halved + 1 when onesided),
+ * the last dim 2 (1 for an inverse onesided transform). */
+static prism_status r_dft(pr_graph *g, pr_node *n) {
+    shp x;
+    int32_t dtype = in_dtype(g, n, 0);
+    if (!in_shape(g, n, 0, &x) || x.rank < 2) return set_rank(g, n, 0, dtype, -1);
+    int64_t axis = n->opset >= 20 ? -2 : a_int(n, "axis", 1), v[1];
+    size_t cnt;
+    if (n->opset >= 20 && pr_in(g, n, 2)) {
+        if (!const_ints(g, n, 2, v, 1, &cnt) || cnt != 1) {
+            sh_unknown_dims(&x, x.rank);
+            return set_shape(g, n, 0, dtype, &x);
+        }
+        axis = v[0];
+    }
+    if (axis < -(int64_t)x.rank || axis > x.rank - 2 || axis == -1) return set_rank(g, n, 0, dtype, x.rank);
+    if (axis < 0) axis += x.rank;
+    bool inverse = a_int(n, "inverse", 0) != 0, onesided = a_int(n, "onesided", 0) != 0;
+    bool irfft = inverse && onesided;
+    int64_t nsig = x.d[axis], len = nsig >= 0 ? (irfft ? 2 * (nsig - 1) : nsig) : -1;
+    if (pr_in(g, n, 1)) len = const_ints(g, n, 1, v, 1, &cnt) && cnt == 1 ? v[0] : -1;
+    int64_t out = len >= 1 ? (onesided && !inverse ? len / 2 + 1 : len) : -1;
+    sh_dim(&x, (int32_t)axis, out, NULL);
+    sh_dim(&x, x.rank - 1, irfft ? 1 : 2, NULL);
+    return set_shape(g, n, 0, dtype, &x);
+}
+
+/* STFT: [batch, length, 1|2] -> [batch, frames, bins, 2]. */
+static prism_status r_stft(pr_graph *g, pr_node *n) {
+    shp x, w;
+    int32_t dtype = in_dtype(g, n, 0);
+    int64_t dims[4] = {-1, -1, -1, 2}, v[1], step = -1, fl = -1;
+    size_t cnt;
+    bool hx = in_shape(g, n, 0, &x) && x.rank == 3;
+    if (hx) dims[0] = x.d[0];
+    if (const_ints(g, n, 1, v, 1, &cnt) && cnt == 1) step = v[0];
+    if (pr_in(g, n, 3)) {
+        if (const_ints(g, n, 3, v, 1, &cnt) && cnt == 1) fl = v[0];
+    } else if (pr_in(g, n, 2)) {
+        if (in_shape(g, n, 2, &w) && w.rank == 1) fl = w.d[0];
+    } else if (hx) {
+        fl = x.d[1];
+    }
+    if (fl >= 1) dims[2] = a_int(n, "onesided", 1) ? fl / 2 + 1 : fl;
+    if (hx && x.d[1] >= 0 && fl >= 1 && fl <= x.d[1] && step >= 1) dims[1] = (x.d[1] - fl) / step + 1;
+    return pr_set_out(g, n, 0, dtype, 4, dims, NULL);
+}
+
+static prism_status r_mel_weight_matrix(pr_graph *g, pr_node *n) {
+    int64_t dt = a_int(n, "output_datatype", PRISM_DTYPE_FLOAT), dims[2] = {-1, -1}, v[1];
+    size_t cnt;
+    if (const_ints(g, n, 1, v, 1, &cnt) && cnt == 1 && v[0] >= 1) dims[0] = v[0] / 2 + 1;
+    if (const_ints(g, n, 0, v, 1, &cnt) && cnt == 1 && v[0] >= 1) dims[1] = v[0];
+    return pr_set_out(g, n, 0, dt > 0 && dt <= PRISM_DTYPE_BFLOAT16 ? (int32_t)dt : 0, 2, dims, NULL);
+}
+
+/* RandomUniform / RandomNormal: the shape and dtype attributes. */
+static prism_status r_random(pr_graph *g, pr_node *n) {
+    int64_t dt = a_int(n, "dtype", PRISM_DTYPE_FLOAT);
+    const int64_t *sh;
+    size_t cnt;
+    int32_t dtype = dt > 0 && dt <= PRISM_DTYPE_BFLOAT16 ? (int32_t)dt : 0;
+    if (!a_ints(n, "shape", &sh, &cnt) || cnt > SR_MAX) return set_rank(g, n, 0, dtype, -1);
+    for (size_t i = 0; i < cnt; i++)
+        if (sh[i] < 0) return set_rank(g, n, 0, dtype, (int32_t)cnt);
+    return pr_set_out(g, n, 0, dtype, (int32_t)cnt, sh, NULL);
+}
+
+static prism_status r_tfidf(pr_graph *g, pr_node *n) {
+    shp x;
+    const int64_t *idx;
+    size_t cnt;
+    int64_t out = -1;
+    if (a_ints(n, "ngram_indexes", &idx, &cnt)) {
+        out = 0;
+        for (size_t i = 0; i < cnt; i++)
+            if (idx[i] + 1 > out) out = idx[i] + 1;
+    }
+    if (!in_shape(g, n, 0, &x) || x.rank > 2) return set_rank(g, n, 0, PRISM_DTYPE_FLOAT, -1);
+    int64_t dims[2] = {x.rank == 2 ? x.d[0] : out, out};
+    return x.rank == 2 ? pr_set_out(g, n, 0, PRISM_DTYPE_FLOAT, 2, dims, NULL)
+                       : pr_set_out(g, n, 0, PRISM_DTYPE_FLOAT, 1, dims + 1, NULL);
+}
+
+static prism_status r_string_normalizer(pr_graph *g, pr_node *n) {
+    shp x;
+    int64_t dims[2] = {1, -1};
+    if (!in_shape(g, n, 0, &x) || (x.rank != 1 && x.rank != 2))
+        return set_rank(g, n, 0, PRISM_DTYPE_STRING, -1);
+    return x.rank == 2 ? pr_set_out(g, n, 0, PRISM_DTYPE_STRING, 2, dims, NULL)
+                       : pr_set_out(g, n, 0, PRISM_DTYPE_STRING, 1, dims + 1, NULL);
+}
+
+static prism_status r_string_concat(pr_graph *g, pr_node *n) { return binary_out(g, n, PRISM_DTYPE_STRING); }
+
+static prism_status r_string_split(pr_graph *g, pr_node *n) {
+    shp x, y;
+    if (!in_shape(g, n, 0, &x) || x.rank + 1 > SR_MAX) {
+        set_rank(g, n, 1, PRISM_DTYPE_INT64, -1);
+        return set_rank(g, n, 0, PRISM_DTYPE_STRING, -1);
+    }
+    y = x;
+    sh_dim(&y, y.rank++, -1, NULL);
+    prism_status st = set_shape(g, n, 0, PRISM_DTYPE_STRING, &y);
+    if (!st) st = set_shape(g, n, 1, PRISM_DTYPE_INT64, &x);
+    return st;
+}
+
+/* ======================================================================
+ * Control flow: the bodies' declared outputs (bodies are not inferred)
+ * ====================================================================== */
+
+static const pr_graph *attr_graph(const pr_node *n, const char *name) {
+    const pr_attr *a = pr_node_attr(n, name);
+    return a && a->type == PRISM_ATTR_GRAPH && a->graphs ? a->graphs[0] : NULL;
+}
+
+/* Output k of a body: its declared dtype and shape (unknown when absent). */
+static int32_t body_out(const pr_graph *b, size_t k, shp *s) {
+    s->rank = -1;
+    if (!b || k >= b->n_outputs) return 0;
+    const pr_value *v = &b->values[b->outputs[k]];
+    sh_of(v, s);
+    return v->dtype;
+}
+
+/* What two descriptions of one value agree on (the value is one or the
+ * other at run time). */
+static void sh_merge(shp *out, const shp *a, const shp *b) {
+    if (a->rank < 0 || b->rank < 0 || a->rank != b->rank) {
+        out->rank = -1;
+        return;
+    }
+    shp r;
+    r.rank = a->rank;
+    for (int32_t i = 0; i < a->rank; i++) {
+        if (a->d[i] >= 0 && a->d[i] == b->d[i]) sh_dim(&r, i, a->d[i], NULL);
+        else sh_dim(&r, i, -1, a->d[i] < 0 && b->d[i] < 0 && sh_sym_eq(a->p[i], b->p[i]) ? a->p[i] : NULL);
+    }
+    *out = r;
+}
+static int32_t dt_merge(int32_t a, int32_t b) { return !a ? b : !b || a == b ? a : 0; }
+
+static prism_status r_if(pr_graph *g, pr_node *n) {
+    const pr_graph *t = attr_graph(n, "then_branch"), *e = attr_graph(n, "else_branch");
+    for (uint32_t k = 0; k < n->n_outputs; k++) {
+        shp a, b, y;
+        int32_t da = body_out(t, k, &a), db = body_out(e, k, &b);
+        sh_merge(&y, &a, &b);
+        prism_status st = set_shape(g, n, k, t && e ? (da && db ? dt_merge(da, db) : 0) : 0, &y);
+        if (st) return st;
+    }
+    return PRISM_OK;
+}
+
+/* A scan output: the body's per-iteration shape with the iteration count
+ * (len, -1 unknown) inserted at axis. */
+static prism_status scan_out(pr_graph *g, const pr_node *n, uint32_t k, int32_t dtype, const shp *elem, int64_t axis,
+                             int64_t len) {
+    if (elem->rank < 0 || elem->rank + 1 > SR_MAX) return set_rank(g, n, k, dtype, -1);
+    int32_t r = elem->rank + 1;
+    if (axis < -(int64_t)r || axis >= r) return set_rank(g, n, k, dtype, r);
+    if (axis < 0) axis += r;
+    shp y;
+    y.rank = r;
+    for (int32_t i = 0, j = 0; i < r; i++) {
+        if (i == axis) sh_dim(&y, i, len, NULL);
+        else sh_copy_dim(&y, i, elem, j++);
+    }
+    return set_shape(g, n, k, dtype, &y);
+}
+
+static prism_status r_loop(pr_graph *g, pr_node *n) {
+    const pr_graph *body = attr_graph(n, "body");
+    uint32_t carried = n->n_inputs > 2 ? n->n_inputs - 2 : 0;
+    for (uint32_t k = 0; k < n->n_outputs; k++) {
+        shp b;
+        int32_t db = body_out(body, 1 + k, &b);
+        prism_status st;
+        if (k < carried) {
+            shp init, y;
+            in_shape(g, n, 2 + k, &init);
+            sh_merge(&y, &init, &b);
+            st = set_shape(g, n, k, dt_merge(in_dtype(g, n, 2 + k), db), &y);
+        } else {
+            st = scan_out(g, n, k, db, &b, 0, -1);
+        }
+        if (st) return st;
+    }
+    return PRISM_OK;
+}
+
+static prism_status r_scan(pr_graph *g, pr_node *n) {
+    if (n->opset < 9) return PRISM_OK; /* Scan-8 has a batch dim and sequence_lens */
+    const pr_graph *body = attr_graph(n, "body");
+    int64_t m = a_int(n, "num_scan_inputs", -1);
+    if (m < 1 || m > n->n_inputs) return PRISM_OK;
+    uint32_t states = n->n_inputs - (uint32_t)m;
+    /* The iteration count: scan input 0's dim along its scan axis. */
+    int64_t len = -1;
+    shp x0;
+    if (in_shape(g, n, states, &x0)) {
+        const int64_t *ax;
+        size_t cnt;
+        int64_t a = a_ints(n, "scan_input_axes", &ax, &cnt) && cnt ? ax[0] : 0;
+        if (a < 0) a += x0.rank;
+        if (a >= 0 && a < x0.rank) len = x0.d[a];
+    }
+    const int64_t *oax = NULL;
+    size_t n_oax = 0;
+    a_ints(n, "scan_output_axes", &oax, &n_oax);
+    for (uint32_t k = 0; k < n->n_outputs; k++) {
+        shp b;
+        int32_t db = body_out(body, k, &b);
+        prism_status st;
+        if (k < states) {
+            shp init, y;
+            in_shape(g, n, k, &init);
+            sh_merge(&y, &init, &b);
+            st = set_shape(g, n, k, dt_merge(in_dtype(g, n, k), db), &y);
+        } else {
+            uint32_t j = k - states;
+            st = scan_out(g, n, k, db, &b, j < n_oax ? oax[j] : 0, len);
+        }
+        if (st) return st;
+    }
+    return PRISM_OK;
+}
+
+/* ======================================================================
  * The table
  * ====================================================================== */
 
@@ -1702,6 +2417,8 @@ static const pr_shape_rule pr_rules[] = {
     {"", "Bernoulli", r_like_dtype_attr},
     {"", "Trilu", r_same},
     {"", "CumSum", r_same},
+    {"", "CumProd", r_same},
+    {"", "Swish", r_same},
     {"", "ReverseSequence", r_same},
     {"", "Scatter", r_same},
     {"", "ScatterElements", r_same},
@@ -1772,6 +2489,51 @@ static const pr_shape_rule pr_rules[] = {
     {"", "ArgMax", r_argmax},
     {"", "ArgMin", r_argmax},
     {"", "TopK", r_topk},
+    /* quantisation */
+    {"", "DynamicQuantizeLinear", r_dynamic_quantize},
+    {"", "ConvInteger", r_conv_integer},
+    {"", "QLinearConv", r_qlinear_conv},
+    {"", "QLinearMatMul", r_qlinear_matmul},
+    /* recurrent nets, losses, image and other model ops */
+    {"", "RNN", r_rnn},
+    {"", "GRU", r_rnn},
+    {"", "LSTM", r_rnn},
+    {"", "NegativeLogLikelihoodLoss", r_loss},
+    {"", "SoftmaxCrossEntropyLoss", r_loss},
+    {"", "Resize", r_resize},
+    {"", "Upsample", r_resize},
+    {"", "Einsum", r_einsum},
+    {"", "GridSample", r_grid_sample},
+    {"", "RoiAlign", r_roi_align},
+    {"", "NonMaxSuppression", r_nms},
+    {"", "Det", r_det},
+    {"", "HannWindow", r_window},
+    {"", "HammingWindow", r_window},
+    {"", "BlackmanWindow", r_window},
+    {"", "Unique", r_unique},
+    {"", "MaxUnpool", r_max_unpool},
+    {"", "CenterCropPad", r_center_crop_pad},
+    {"", "RMSNormalization", r_same},
+    {"", "RotaryEmbedding", r_same},
+    {"", "DeformConv", r_deform_conv},
+    {"", "Col2Im", r_col2im},
+    {"", "AffineGrid", r_affine_grid},
+    {"", "MaxRoiPool", r_max_roi_pool},
+    {"", "Attention", r_attention},
+    {"", "DFT", r_dft},
+    {"", "STFT", r_stft},
+    {"", "MelWeightMatrix", r_mel_weight_matrix},
+    {"", "RandomUniform", r_random},
+    {"", "RandomNormal", r_random},
+    {"", "TfIdfVectorizer", r_tfidf},
+    {"", "StringNormalizer", r_string_normalizer},
+    {"", "StringConcat", r_string_concat},
+    {"", "StringSplit", r_string_split},
+    {"", "RegexFullMatch", r_same_bool},
+    /* control flow */
+    {"", "If", r_if},
+    {"", "Loop", r_loop},
+    {"", "Scan", r_scan},
 };
 
 const pr_shape_rule *pr_shape_rule_find(const char *domain, const char *op_type) {

@@ -899,6 +899,63 @@ static void test_inconsistent_models(void) {
     pr_model_free(m);
 }
 
+/* A float initializer with given values (rank 1). */
+static void tb_init_f32_vals(const char *name, const float *vals, size_t count) {
+    int64_t d = (int64_t)count;
+    tb_push((void ***)&tb_cur->initializer, &tb_cur->n_initializer,
+            tb_tensor(name, F32, 1, &d, vals, count * sizeof *vals));
+}
+
+/* Resize, recurrent nets, Einsum, quantised ops, losses. */
+static void test_model_ops(void) {
+    tb_reset(19);
+    tb_input("X", F32, 4, DIMS(-1, 3, 5, 7), SYMS("N", NULL, NULL, NULL));
+    tb_init_f32_vals("scales", (const float[]){1.0f, 1.0f, 0.6f, 2.5f}, 4);
+    tb_init_i64("sizes", 1, (const int64_t[]){10, 10}, 2);
+    tb_node("Resize", "X,,scales", "rs_scales"); /* trunc(0.6 * 5) = 3 (0.6f is a hair above 0.6) */
+    Onnx__NodeProto *n = tb_node("Resize", "X,,,sizes", "rs_keep");
+    tb_attr_ints(n, "axes", INTS(2, 3));
+    tb_attr_string(n, "keep_aspect_ratio_policy", "not_larger"); /* scale min(10/5, 10/7) */
+    tb_input("seq", F32, 3, DIMS(9, -1, 4), SYMS(NULL, "B", NULL));
+    tb_init_f32("W", 3, DIMS(2, 24, 4));
+    tb_init_f32("R", 3, DIMS(2, 24, 6));
+    n = tb_node("LSTM", "seq,W,R", "Y,Y_h,Y_c");
+    tb_attr_string(n, "direction", "bidirectional");
+    tb_input("A", F32, 3, DIMS(-1, 2, 3), SYMS("N", NULL, NULL));
+    tb_input("Bm", F32, 2, DIMS(3, 4), NULL);
+    n = tb_node("Einsum", "A,Bm", "ein");
+    tb_attr_string(n, "equation", "bij,jk->bki");
+    n = tb_node("Einsum", "Bm", "ein_t");
+    tb_attr_string(n, "equation", "ji");
+    tb_input("Q", PRISM_DTYPE_UINT8, 4, DIMS(1, 3, 5, 5), NULL);
+    tb_init_f32("s", 0, NULL);
+    tb_input("Wq", PRISM_DTYPE_INT8, 4, DIMS(8, 3, 3, 3), NULL);
+    tb_input("zi8", PRISM_DTYPE_INT8, 0, NULL, NULL);
+    tb_input("zu8", PRISM_DTYPE_UINT8, 0, NULL, NULL);
+    tb_node("QLinearConv", "Q,s,zu8,Wq,s,zi8,s,zu8", "qconv");
+    tb_node("ConvInteger", "Q,Wq", "iconv");
+    tb_input("labels", I64, 2, DIMS(-1, 5), SYMS("N", NULL));
+    tb_input("scores", F32, 3, DIMS(-1, 10, 5), SYMS("N", NULL, NULL));
+    n = tb_node("SoftmaxCrossEntropyLoss", "scores,labels", "loss,logp");
+    tb_attr_string(n, "reduction", "none");
+    const char *outs[] = {"rs_scales", "rs_keep", "Y", "Y_h", "Y_c", "ein", "ein_t", "qconv", "iconv", "loss", "logp"};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) tb_output(outs[i]);
+    pr_model *m;
+    UNIT_OK(tb_load(&m));
+    CHECK(m, "rs_scales", F32, 4, DIMS(-1, 3, 3, 17), SYMS("N", NULL, NULL, NULL));
+    CHECK(m, "rs_keep", F32, 4, DIMS(-1, 3, 7, 10), SYMS("N", NULL, NULL, NULL));
+    CHECK(m, "Y", F32, 4, DIMS(9, 2, -1, 6), SYMS(NULL, NULL, "B", NULL));
+    CHECK(m, "Y_h", F32, 3, DIMS(2, -1, 6), SYMS(NULL, "B", NULL));
+    CHECK(m, "Y_c", F32, 3, DIMS(2, -1, 6), SYMS(NULL, "B", NULL));
+    CHECK(m, "ein", F32, 3, DIMS(-1, 4, 2), SYMS("N", NULL, NULL));
+    CHECK(m, "ein_t", F32, 2, DIMS(4, 3), NULL);
+    CHECK(m, "qconv", PRISM_DTYPE_UINT8, 4, DIMS(1, 8, 3, 3), NULL);
+    CHECK(m, "iconv", PRISM_DTYPE_INT32, 4, DIMS(1, 8, 3, 3), NULL);
+    CHECK(m, "loss", F32, 2, DIMS(-1, 5), SYMS("N", NULL));
+    CHECK(m, "logp", F32, 3, DIMS(-1, 10, 5), SYMS("N", NULL, NULL));
+    pr_model_free(m);
+}
+
 /* If / Loop / Scan: outputs from the bodies' declared outputs. */
 static void test_control_flow(void) {
     tb_reset(16);
@@ -1027,6 +1084,7 @@ int main(void) {
     CU_add_test(s, "fold_session", test_fold_session);
     CU_add_test(s, "declared_wins", test_declared_wins);
     CU_add_test(s, "inconsistent_models", test_inconsistent_models);
+    CU_add_test(s, "model_ops", test_model_ops);
     CU_add_test(s, "control_flow", test_control_flow);
     CU_add_test(s, "rule_table_covers_cpu_ops", test_rule_table_covers_cpu_ops);
     int rc = unit_run_all();
