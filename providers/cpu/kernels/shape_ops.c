@@ -22,6 +22,9 @@
  * count * element size (<= 16 bytes) far from overflowing size_t/int64. */
 #define SH_MAX_COUNT (INT64_MAX / 64)
 
+/* dims of a scalar: a valid pointer, so callees may memcpy 0 bytes from it */
+static const int64_t sh_no_dims[1] = {0};
+
 /* Product of dims with overflow and sign checks. */
 static bool sh_count(int32_t rank, const int64_t *dims, int64_t *out)
 {
@@ -171,7 +174,7 @@ static prism_status size_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (n_in < 1 || !in[0])
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Size needs an input");
     cpu_tensor *y;
-    prism_status st = cpu_output(ctx, 0, PRISM_DTYPE_INT64, 0, NULL, &y);
+    prism_status st = cpu_output(ctx, 0, PRISM_DTYPE_INT64, 0, sh_no_dims, &y);
     if (st)
         return st;
     *(int64_t *)y->data = in[0]->count;
@@ -471,13 +474,13 @@ static prism_status constant_run(cpu_ctx *ctx, const cpu_node *node, void *state
         return sh_own_strings(ctx, y);
     }
     if (cpu_attr_has(node, "value_float")) {
-        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_FLOAT, 0, NULL, &y)))
+        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_FLOAT, 0, sh_no_dims, &y)))
             return st;
         *(float *)y->data = cpu_attr_float(node, "value_float", 0.0f);
         return PRISM_OK;
     }
     if (cpu_attr_has(node, "value_int")) {
-        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_INT64, 0, NULL, &y)))
+        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_INT64, 0, sh_no_dims, &y)))
             return st;
         *(int64_t *)y->data = cpu_attr_int(node, "value_int", 0);
         return PRISM_OK;
@@ -501,7 +504,7 @@ static prism_status constant_run(cpu_ctx *ctx, const cpu_node *node, void *state
         return PRISM_OK;
     }
     if (cpu_attr_has(node, "value_string")) {
-        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_STRING, 0, NULL, &y)))
+        if ((st = cpu_output(ctx, 0, PRISM_DTYPE_STRING, 0, sh_no_dims, &y)))
             return st;
         ((char **)y->data)[0] = (char *)cpu_attr_string(node, "value_string", "");
         return sh_own_strings(ctx, y);

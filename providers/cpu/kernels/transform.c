@@ -209,6 +209,18 @@ static inline void tr_copy_elems(char *dst, const char *src, int64_t n, int64_t 
 #undef TR_ROW
 }
 
+/* Copy one element; common sizes become a single load and store. */
+static inline void tr_copy1(void *dst, const void *src, size_t esz)
+{
+    switch (esz) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, esz);
+    }
+}
+
 /* Fill n elements with one value (esz bytes at val). */
 static void tr_fill(char *dst, const void *val, int64_t n, size_t esz)
 {
@@ -221,7 +233,7 @@ static void tr_fill(char *dst, const void *val, int64_t n, size_t esz)
         return;
     }
     for (int64_t i = 0; i < n; i++)
-        memcpy(dst + i * (int64_t)esz, val, esz);
+        tr_copy1(dst + i * (int64_t)esz, val, esz);
 }
 
 /* ---- strided copy engine -------------------------------------------------- */
@@ -789,7 +801,7 @@ static void tr_gather_fn(void *arg, int64_t begin, int64_t end)
     const tr_gather *g = arg;
     for (int64_t t = begin; t < end; t++) {
         int64_t o = t / g->nidx, j = t % g->nidx;
-        memcpy(g->dst + t * g->blk, g->src + (o * g->n + g->idx[j]) * g->blk, (size_t)g->blk);
+        tr_copy1(g->dst + t * g->blk, g->src + (o * g->n + g->idx[j]) * g->blk, (size_t)g->blk);
     }
 }
 
@@ -872,7 +884,7 @@ static prism_status gather_elements_run(cpu_ctx *ctx, const cpu_node *node, void
     const char *src = x->data;
     char *dst = y->data;
     for (int64_t i = 0; i < y->count; i++) {
-        memcpy(dst + i * esz, src + (off + idx[i] * xs[axis]) * esz, (size_t)esz);
+        tr_copy1(dst + i * esz, src + (off + idx[i] * xs[axis]) * esz, (size_t)esz);
         /* odometer over the indices' shape; off excludes the axis term */
         for (int32_t d = r - 1; d >= 0; d--) {
             if (d != axis)
@@ -1353,7 +1365,7 @@ static void tr_pad_fn(void *arg, int64_t begin, int64_t end)
                 continue;
             }
             int64_t i = tr_pad_map(p->mode, o, pb, xn);
-            memcpy(dst + o * esz, i < 0 ? (const char *)p->cval : src + i * esz, p->esz);
+            tr_copy1(dst + o * esz, i < 0 ? (const char *)p->cval : src + i * esz, p->esz);
         }
     }
 }
@@ -1678,7 +1690,7 @@ static prism_status onehot_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     const size_t esz = cpu_dtype_size(val->dtype);
     const char *off = val->data, *on = off + esz;
     for (int64_t i = 0; i < cnt; i++)
-        memcpy((char *)y->data + i * (int64_t)esz, off, esz);
+        tr_copy1((char *)y->data + i * (int64_t)esz, off, esz);
     const int64_t inner = tr_prod(ind->dims, (int32_t)axis, ind->rank);
     for (int64_t i = 0; i < ind->count; i++) {
         double v;
@@ -2016,6 +2028,28 @@ static prism_status argmin_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
 const cpu_kernel_def cpu_op_ArgMax = {.run = argmax_run, .supports = typed_supports};
 const cpu_kernel_def cpu_op_ArgMin = {.run = argmin_run, .supports = typed_supports};
 
+/* TopK work: lanes are split into blocks, each with its own scratch. */
+typedef struct tr_topk_job {
+    const void *x;
+    void *v;
+    int64_t *iy;
+    tr_lanes l;
+    int64_t k;
+    bool largest;
+    int64_t lanes, blocks;
+    char *scratch; /* blocks * l.n * TR_PAIR_MAX bytes */
+    void (*fn)(const struct tr_topk_job *j, int64_t lb, int64_t le, void *scratch);
+} tr_topk_job;
+#define TR_PAIR_MAX 16 /* sizeof of the largest (value, index) pair */
+
+static void tr_topk_block_fn(void *arg, int64_t begin, int64_t end)
+{
+    const tr_topk_job *j = arg;
+    for (int64_t b = begin; b < end; b++)
+        j->fn(j, j->lanes * b / j->blocks, j->lanes * (b + 1) / j->blocks,
+              j->scratch + b * j->l.n * TR_PAIR_MAX);
+}
+
 /* TopK: per lane, sort (value, index) pairs; ties keep the lower index first
  * and NaN counts as the largest value, as the reference (numpy lexsort) does. */
 #define TR_TYPED_BODY_(NAME, T, CT, ISF, LD, ST)                                              \
@@ -2023,6 +2057,7 @@ const cpu_kernel_def cpu_op_ArgMin = {.run = argmin_run, .supports = typed_suppo
         CT v;                                                                                 \
         int64_t i;                                                                            \
     } tr_pair_##NAME;                                                                         \
+    _Static_assert(sizeof(tr_pair_##NAME) <= TR_PAIR_MAX, "TopK scratch too small");          \
     /* -1 when a sorts before b in descending order */                                       \
     static int tr_cmp_desc_##NAME(const void *pa, const void *pb)                             \
     {                                                                                         \
@@ -2044,27 +2079,74 @@ const cpu_kernel_def cpu_op_ArgMin = {.run = argmin_run, .supports = typed_suppo
             return a->v < b->v ? -1 : 1;                                                      \
         return a->i < b->i ? -1 : a->i > b->i;                                                \
     }                                                                                         \
-    static bool tr_topk_##NAME(const void *xv, void *vv, int64_t *iy, tr_lanes l, int64_t k, bool largest) \
+    /* does a come before b in the output order? */                                         \
+    static inline bool tr_before_##NAME(const tr_pair_##NAME *a, const tr_pair_##NAME *b, bool largest) \
     {                                                                                         \
-        const T *x = xv;                                                                      \
-        T *vy = vv;                                                                           \
-        tr_pair_##NAME *buf = malloc((size_t)l.n * sizeof *buf);                              \
-        if (!buf)                                                                             \
-            return false;                                                                     \
-        for (int64_t o = 0; o < l.outer; o++)                                                 \
-            for (int64_t q = 0; q < l.inner; q++) {                                           \
+        const bool an = ISF && isnan((double)a->v), bn = ISF && isnan((double)b->v);           \
+        if (an != bn)                                                                         \
+            return largest ? an : bn;                                                         \
+        if (!an && a->v != b->v)                                                              \
+            return largest ? a->v > b->v : a->v < b->v;                                       \
+        return a->i < b->i;                                                                   \
+    }                                                                                         \
+    /* heap whose root is the kept element that comes last */                                \
+    static void tr_sift_##NAME(tr_pair_##NAME *h, int64_t k, int64_t i, bool largest)         \
+    {                                                                                         \
+        for (;;) {                                                                            \
+            int64_t l = 2 * i + 1, r = l + 1, w = i;                                          \
+            if (l < k && tr_before_##NAME(&h[w], &h[l], largest))                             \
+                w = l;                                                                        \
+            if (r < k && tr_before_##NAME(&h[w], &h[r], largest))                             \
+                w = r;                                                                        \
+            if (w == i)                                                                       \
+                return;                                                                       \
+            tr_pair_##NAME t = h[i];                                                          \
+            h[i] = h[w];                                                                      \
+            h[w] = t;                                                                         \
+            i = w;                                                                            \
+        }                                                                                     \
+    }                                                                                         \
+    /* lanes [lb, le) with scratch room for l.n pairs */                                     \
+    static void tr_topk_##NAME(const tr_topk_job *j, int64_t lb, int64_t le, void *scratch)    \
+    {                                                                                         \
+        const T *x = j->x;                                                                    \
+        T *vy = j->v;                                                                         \
+        const tr_lanes l = j->l;                                                              \
+        const int64_t k = j->k;                                                               \
+        const bool largest = j->largest;                                                      \
+        tr_pair_##NAME *buf = scratch;                                                        \
+        for (int64_t lane = lb; lane < le; lane++) {                                          \
+            const int64_t o = lane / l.inner, q = lane % l.inner;                             \
+            const T *p = x + o * l.n * l.inner + q;                                           \
+            if (4 * k >= l.n) {                                                               \
                 for (int64_t t = 0; t < l.n; t++) {                                           \
-                    buf[t].v = LD(x[(o * l.n + t) * l.inner + q]);                            \
+                    buf[t].v = LD(p[t * l.inner]);                                            \
                     buf[t].i = t;                                                             \
                 }                                                                             \
                 qsort(buf, (size_t)l.n, sizeof *buf, largest ? tr_cmp_desc_##NAME : tr_cmp_asc_##NAME); \
+            } else {                                                                          \
+                /* small k: keep the best k in a heap, O(n log k); later equal values \
+                 * never displace earlier ones, which keeps ties stable */                     \
                 for (int64_t t = 0; t < k; t++) {                                             \
-                    vy[(o * k + t) * l.inner + q] = ST(buf[t].v);                             \
-                    iy[(o * k + t) * l.inner + q] = buf[t].i;                                 \
+                    buf[t].v = LD(p[t * l.inner]);                                            \
+                    buf[t].i = t;                                                             \
                 }                                                                             \
+                for (int64_t t = k / 2 - 1; t >= 0; t--)                                      \
+                    tr_sift_##NAME(buf, k, t, largest);                                       \
+                for (int64_t t = k; t < l.n; t++) {                                           \
+                    const tr_pair_##NAME c = {LD(p[t * l.inner]), t};                         \
+                    if (tr_before_##NAME(&c, &buf[0], largest)) {                             \
+                        buf[0] = c;                                                           \
+                        tr_sift_##NAME(buf, k, 0, largest);                                   \
+                    }                                                                         \
+                }                                                                             \
+                qsort(buf, (size_t)k, sizeof *buf, largest ? tr_cmp_desc_##NAME : tr_cmp_asc_##NAME); \
             }                                                                                 \
-        free(buf);                                                                            \
-        return true;                                                                          \
+            for (int64_t t = 0; t < k; t++) {                                                 \
+                vy[(o * k + t) * l.inner + q] = ST(buf[t].v);                                 \
+                j->iy[(o * k + t) * l.inner + q] = buf[t].i;                                  \
+            }                                                                                 \
+        }                                                                                     \
     }
 TR_INSTANTIATE
 #undef TR_TYPED_BODY_
@@ -2105,14 +2187,25 @@ static prism_status topk_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (v->count == 0)
         return PRISM_OK;
     /* sorted=0 allows any order; sorted output is one valid answer. */
-    const tr_lanes l = tr_lanes_of(x, axis);
-    bool ok = true, done = false;
-#define TR_CALL_(NAME) done = tr_topk_##NAME(x->data, v->data, ix->data, l, k, largest)
+    tr_topk_job j = {.x = x->data, .v = v->data, .iy = ix->data, .l = tr_lanes_of(x, axis), .k = k,
+                     .largest = largest};
+    j.lanes = j.l.outer * j.l.inner;
+    bool ok = true;
+#define TR_CALL_(NAME) j.fn = tr_topk_##NAME
     TR_DISPATCH(x->dtype, ok)
 #undef TR_CALL_
     if (!ok)
         return cpu_fail(ctx, PRISM_ERR_INTERNAL, "TopK dtype dispatch failed");
-    return done ? PRISM_OK : cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    const bool par = x->count * (int64_t)cpu_dtype_size(x->dtype) >= TR_PAR_BYTES && j.lanes > 1;
+    j.blocks = par ? (cpu_threads(ctx) < j.lanes ? cpu_threads(ctx) : j.lanes) : 1;
+    if (j.l.n > TR_MAX_COUNT / TR_PAIR_MAX / j.blocks)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "TopK axis is too long");
+    j.scratch = malloc((size_t)(j.blocks * j.l.n * TR_PAIR_MAX));
+    if (!j.scratch)
+        return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    tr_for(ctx, j.blocks, par ? TR_PAR_BYTES : 0, tr_topk_block_fn, &j);
+    free(j.scratch);
+    return PRISM_OK;
 }
 
 const cpu_kernel_def cpu_op_TopK = {.run = topk_run, .supports = typed_supports};
