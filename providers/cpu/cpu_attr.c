@@ -98,6 +98,17 @@ size_t cpu_attr_floats(const cpu_node *n, const char *name, const float **out) {
     return p ? count : 0;
 }
 
+size_t cpu_attr_strings_count(const cpu_node *n, const char *name) {
+    int32_t a = find(n, name, PRISM_ATTR_STRINGS);
+    return a < 0 ? 0 : n->host->attr_strings_count(n->g, n->id, (uint32_t)a);
+}
+
+const char *cpu_attr_strings_item(const cpu_node *n, const char *name, size_t i) {
+    int32_t a = find(n, name, PRISM_ATTR_STRINGS);
+    const char *s = a < 0 ? NULL : n->host->attr_strings_item(n->g, n->id, (uint32_t)a, (uint32_t)i, NULL);
+    return s ? s : "";
+}
+
 bool cpu_attr_tensor(const cpu_node *n, const char *name, cpu_tensor *t) {
     int32_t a = find(n, name, PRISM_ATTR_TENSOR);
     if (a < 0) return false;

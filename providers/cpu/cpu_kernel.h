@@ -97,6 +97,10 @@ const char *cpu_attr_string(const cpu_node *node, const char *name, const char *
  * graph (valid for the session). */
 size_t cpu_attr_ints(const cpu_node *node, const char *name, const int64_t **out);
 size_t cpu_attr_floats(const cpu_node *node, const char *name, const float **out);
+/* STRINGS: the count (0 when absent) and item i ("" past the end or when
+ * absent; the text points into the graph). */
+size_t cpu_attr_strings_count(const cpu_node *node, const char *name);
+const char *cpu_attr_strings_item(const cpu_node *node, const char *name, size_t i);
 /* TENSOR attribute into t (data points into the graph). false when absent. */
 bool cpu_attr_tensor(const cpu_node *node, const char *name, cpu_tensor *t);
 

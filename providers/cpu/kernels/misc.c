@@ -15,29 +15,8 @@
 #include <wctype.h>
 
 #include "cpu_kernel.h"
-/* Only for the STRINGS attribute bridge below (see misc_attr_strings_*). */
-#include "cpu_internal.h"
 
 static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-
-/*
- * STRINGS attributes. cpu_kernel.h has no accessor for them yet; until it
- * does (proposed: cpu_attr_strings_count / cpu_attr_strings_item in
- * cpu_attr.c), these two read the host's graph view the way cpu_attr.c
- * reads the other attribute kinds.
- */
-static size_t misc_attr_strings_count(const cpu_node *n, const char *name) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0 || n->host->attr_type(n->g, n->id, (uint32_t)a) != PRISM_ATTR_STRINGS) return 0;
-    return n->host->attr_strings_count(n->g, n->id, (uint32_t)a);
-}
-
-static const char *misc_attr_strings_item(const cpu_node *n, const char *name, size_t i) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0 || n->host->attr_type(n->g, n->id, (uint32_t)a) != PRISM_ATTR_STRINGS) return NULL;
-    const char *s = n->host->attr_strings_item(n->g, n->id, (uint32_t)a, (uint32_t)i, NULL);
-    return s ? s : "";
-}
 
 static void misc_free(void *state) { free(state); }
 
@@ -1236,7 +1215,7 @@ static prism_status tfidf_prepare(cpu_ctx *ctx, const cpu_node *node, void **sta
     st->n_indexes = cpu_attr_ints(node, "ngram_indexes", &st->indexes);
     st->n_weights = cpu_attr_floats(node, "weights", &st->weights);
     size_t n_pool_i = cpu_attr_ints(node, "pool_int64s", &pool_i);
-    size_t n_pool_s = misc_attr_strings_count(node, "pool_strings");
+    size_t n_pool_s = cpu_attr_strings_count(node, "pool_strings");
     st->strings = n_pool_s > 0;
     if (!st->mode) {
         rc = cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "mode must be TF, IDF or TFIDF, got '%s'", mode);
@@ -1277,7 +1256,7 @@ static prism_status tfidf_prepare(cpu_ctx *ctx, const cpu_node *node, void **sta
         if (!st->dict || !st->dict_id) goto oom;
         int64_t next = 0;
         for (size_t i = 0; i < n_pool_s; i++) {
-            const char *s = misc_attr_strings_item(node, "pool_strings", i);
+            const char *s = cpu_attr_strings_item(node, "pool_strings", i);
             uint64_t h = tf_hash_str(s) & (st->dict_cap - 1);
             while (st->dict[h] && strcmp(st->dict[h], s)) h = (h + 1) & (st->dict_cap - 1);
             if (!st->dict[h]) st->dict[h] = s, st->dict_id[h] = next++;
@@ -1492,11 +1471,11 @@ static prism_status strnorm_prepare(cpu_ctx *ctx, const cpu_node *node, void **s
         }
     }
     if (!st->loc) st->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    st->n_stop = misc_attr_strings_count(node, "stopwords");
+    st->n_stop = cpu_attr_strings_count(node, "stopwords");
     st->stop = calloc(st->n_stop ? st->n_stop : 1, sizeof *st->stop);
     if (!st->stop) goto oom;
     for (size_t i = 0; i < st->n_stop; i++) {
-        const char *w = misc_attr_strings_item(node, "stopwords", i);
+        const char *w = cpu_attr_strings_item(node, "stopwords", i);
         st->stop[i] = st->case_sensitive ? misc_strdup(w) : sn_case(st, w, false);
         if (!st->stop[i]) goto oom;
     }
