@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_internal.h" /* only for rnn_attr_strings below */
+#include "cpu_kernel.h"
 
 static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
@@ -48,24 +48,6 @@ static bool is_int_dtype(int32_t dt) {
 static bool rnn_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
     return dt <= 0 || rnn_dtype_ok(dt);
-}
-
-/*
- * Item i of the STRINGS attribute `name` (NULL when absent or out of range),
- * and its count. cpu_kernel.h has no STRINGS accessor yet; this stand-in
- * reads the graph view exactly as cpu_attr.c reads the other attribute
- * kinds, and goes away when cpu_attr_strings() exists.
- */
-static uint32_t rnn_attr_strings_count(const cpu_node *n, const char *name) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0 || n->host->attr_type(n->g, n->id, (uint32_t)a) != PRISM_ATTR_STRINGS) return 0;
-    return n->host->attr_strings_count(n->g, n->id, (uint32_t)a);
-}
-
-static const char *rnn_attr_strings_item(const cpu_node *n, const char *name, uint32_t i) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0 || n->host->attr_type(n->g, n->id, (uint32_t)a) != PRISM_ATTR_STRINGS) return NULL;
-    return n->host->attr_strings_item(n->g, n->id, (uint32_t)a, i, NULL);
 }
 
 /* ---- activations --------------------------------------------------------- */
@@ -176,7 +158,7 @@ static prism_status rnn_prepare(cpu_ctx *ctx, const cpu_node *node, void **state
      * [Tanh, Tanh] even when forward) is used from the front. */
     static const int defaults[3][3] = {{ACT_TANH}, {ACT_SIGMOID, ACT_TANH}, {ACT_SIGMOID, ACT_TANH, ACT_TANH}};
     int per = kind_acts[kind], need = per * st.dirs;
-    uint32_t given = rnn_attr_strings_count(node, "activations");
+    uint32_t given = (uint32_t)cpu_attr_strings_count(node, "activations");
     if (given != 0 && given < (uint32_t)per)
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "%s needs %d activations per direction, got %u", kind_name[kind],
                         per, given);
@@ -188,7 +170,7 @@ static prism_status rnn_prepare(cpu_ctx *ctx, const cpu_node *node, void **state
         int fn = defaults[kind][k % per];
         if (given) {
             uint32_t idx = (uint32_t)k < given && (given >= (uint32_t)need) ? (uint32_t)k : (uint32_t)(k % per);
-            const char *name = rnn_attr_strings_item(node, "activations", idx);
+            const char *name = cpu_attr_strings_item(node, "activations", idx);
             fn = name ? act_lookup(name) : -1;
             if (fn < 0)
                 return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "unknown activation '%s'", name ? name : "(null)");

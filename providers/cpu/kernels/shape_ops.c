@@ -60,6 +60,33 @@ static prism_status sh_own_strings(cpu_ctx *ctx, cpu_tensor *out)
     return PRISM_OK;
 }
 
+/* memcpy split across the thread pool for big tensors (a reshape of a
+ * large activation otherwise runs at one core's bandwidth). */
+typedef struct sh_copy_job {
+    char *dst;
+    const char *src;
+    int64_t bytes;
+} sh_copy_job;
+
+#define SH_COPY_CHUNK ((int64_t)1 << 18)
+
+static void sh_copy_fn(void *arg, int64_t begin, int64_t end)
+{
+    const sh_copy_job *j = arg;
+    int64_t b = begin * SH_COPY_CHUNK, e = end * SH_COPY_CHUNK < j->bytes ? end * SH_COPY_CHUNK : j->bytes;
+    memcpy(j->dst + b, j->src + b, (size_t)(e - b));
+}
+
+static void sh_memcpy(cpu_ctx *ctx, void *dst, const void *src, int64_t bytes)
+{
+    const int64_t chunks = (bytes + SH_COPY_CHUNK - 1) / SH_COPY_CHUNK;
+    sh_copy_job j = {dst, src, bytes};
+    if (chunks > 1 && cpu_threads(ctx) > 1)
+        cpu_parallel_for(ctx, chunks, sh_copy_fn, &j);
+    else if (bytes > 0)
+        memcpy(dst, src, (size_t)bytes);
+}
+
 /* Output k = input x's data with a new shape (the count must match). */
 static prism_status sh_copy_as(cpu_ctx *ctx, uint32_t k, const cpu_tensor *x, int32_t rank, const int64_t *dims)
 {
@@ -69,9 +96,7 @@ static prism_status sh_copy_as(cpu_ctx *ctx, uint32_t k, const cpu_tensor *x, in
         return st;
     if (y->count != x->count)
         return cpu_fail(ctx, PRISM_ERR_INTERNAL, "reshaped element count mismatch");
-    size_t esz = cpu_dtype_size(x->dtype);
-    if (x->count > 0 && esz > 0)
-        memcpy(y->data, x->data, (size_t)x->count * esz);
+    sh_memcpy(ctx, y->data, x->data, x->count * (int64_t)cpu_dtype_size(x->dtype));
     return sh_own_strings(ctx, y);
 }
 
