@@ -160,6 +160,18 @@ bool cpu_broadcast_shape(int32_t ra, const int64_t *da, int32_t rb, const int64_
  * of range [-r, r-1]. */
 bool cpu_norm_axis(int64_t axis, int32_t r, int64_t *out);
 
+/* Checked int64 arithmetic for sizes computed from data: false on overflow. */
+static inline bool cpu_mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static inline bool cpu_add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
+
+/* float, double, float16 or bfloat16. */
+bool cpu_dtype_is_float(int32_t dtype);
+/* Element i of a floating-point tensor (any of the four float dtypes) as a
+ * double, and the reverse (rounded to the tensor's dtype). For kernels whose
+ * cost is not in the element access (normalisations, recurrences). */
+double cpu_tensor_get_f64(const cpu_tensor *t, int64_t i);
+void cpu_tensor_set_f64(cpu_tensor *t, int64_t i, double v);
+
 /* float16 / bfloat16 conversions (round to nearest even). */
 float cpu_half_to_float(uint16_t h);
 uint16_t cpu_float_to_half(float f);

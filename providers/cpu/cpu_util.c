@@ -121,3 +121,28 @@ uint16_t cpu_float_to_bf16(float f) {
     uint32_t rounding = 0x7fff + ((x >> 16) & 1);
     return (uint16_t)((x + rounding) >> 16);
 }
+
+bool cpu_dtype_is_float(int32_t dt) {
+    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
+           dt == PRISM_DTYPE_BFLOAT16;
+}
+
+double cpu_tensor_get_f64(const cpu_tensor *t, int64_t i) {
+    switch (t->dtype) {
+    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
+    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
+    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
+    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
+    default: return 0;
+    }
+}
+
+void cpu_tensor_set_f64(cpu_tensor *t, int64_t i, double v) {
+    switch (t->dtype) {
+    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
+    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
+    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); break;
+    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); break;
+    default: break;
+    }
+}

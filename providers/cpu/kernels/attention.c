@@ -31,7 +31,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
@@ -440,9 +439,9 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     /* Sizes of the working buffers must fit. */
     int64_t nq, nk, nv, ny, nqk, t1, t2;
     const int64_t lim = (int64_t)1 << 48;
-    if (!mul_ok(B, Hq, &t1) || !mul_ok(t1, Sq, &t1) || !mul_ok(t1, Dh, &nq) || !mul_ok(t1, Dv, &ny) ||
-        !mul_ok(t1, T, &nqk) || !mul_ok(B, Hkv, &t2) || !mul_ok(t2, T, &t2) || !mul_ok(t2, Dh, &nk) ||
-        !mul_ok(t2, Dv, &nv) || nq > lim || ny > lim || nk > lim || nv > lim || nqk > lim || T > ((int64_t)1 << 36))
+    if (!cpu_mul_ok(B, Hq, &t1) || !cpu_mul_ok(t1, Sq, &t1) || !cpu_mul_ok(t1, Dh, &nq) || !cpu_mul_ok(t1, Dv, &ny) ||
+        !cpu_mul_ok(t1, T, &nqk) || !cpu_mul_ok(B, Hkv, &t2) || !cpu_mul_ok(t2, T, &t2) || !cpu_mul_ok(t2, Dh, &nk) ||
+        !cpu_mul_ok(t2, Dv, &nv) || nq > lim || ny > lim || nk > lim || nv > lim || nqk > lim || T > ((int64_t)1 << 36))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Attention is too large");
 
     /* Outputs. */

@@ -69,8 +69,6 @@ typedef struct conv_geom {
     bool pointwise;                           /* 1x1, unit strides, no padding */
 } conv_geom;
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
 
 static bool parse_auto_pad(const char *s, int *out) {
     if (!s || !*s || !strcmp(s, "NOTSET")) *out = CONV_PAD_NOTSET;
@@ -144,7 +142,7 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
     g->group = st->group;
     g->cg = w->dims[1];
     int64_t cexp;
-    if (!mul_ok(g->cg, g->group, &cexp) || cexp != g->c)
+    if (!cpu_mul_ok(g->cg, g->group, &cexp) || cexp != g->c)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X has %lld channels but W expects %lld x group %lld",
                         (long long)g->c, (long long)g->cg, (long long)g->group);
     if (g->m % g->group)
@@ -177,14 +175,14 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
         int64_t dk; /* extent of the dilated kernel */
-        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk))
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
         int64_t out;
         if (st->auto_pad == CONV_PAD_SAME_UPPER || st->auto_pad == CONV_PAD_SAME_LOWER) {
             out = in / s + (in % s != 0);
             int64_t total = 0;
             if (out > 0) {
-                if (!add_ok((out - 1) * s, dk, &total)) /* (out-1)*s < in: no overflow */
+                if (!cpu_add_ok((out - 1) * s, dk, &total)) /* (out-1)*s < in: no overflow */
                     return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
                 total -= in;
                 if (total < 0) total = 0;
@@ -195,7 +193,7 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
         } else {
             if (st->auto_pad == CONV_PAD_VALID) pb = pe = 0;
             int64_t padded;
-            if (!add_ok(in, pb, &padded) || !add_ok(padded, pe, &padded))
+            if (!cpu_add_ok(in, pb, &padded) || !cpu_add_ok(padded, pe, &padded))
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
             if (padded < dk)
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME,
@@ -215,10 +213,10 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
     }
     g->in_plane = cpu_shape_count(sp, x->dims + 2);
     g->ksize = cpu_shape_count(sp, w->dims + 2);
-    if (!mul_ok(g->cg, g->ksize, &g->kc)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W is too large");
+    if (!cpu_mul_ok(g->cg, g->ksize, &g->kc)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W is too large");
     int64_t total = 1;
     for (int i = 0; i < *y_rank; i++)
-        if (!mul_ok(total, y_dims[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, y_dims[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     g->out_plane = 1;
     for (int i = 0; i < sp; i++) g->out_plane *= y_dims[2 + i];
     return PRISM_OK;
@@ -478,7 +476,7 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
          * pairs. Otherwise the pairs go one by one, each using all threads. */ \
         const int64_t threads = cpu_threads(ctx), items = g->n * g->group;                                \
         int64_t work;                                                                                     \
-        const bool tasks = threads > 1 && items >= 2 * threads && mul_ok(g->mg * P, g->kc, &work) &&     \
+        const bool tasks = threads > 1 && items >= 2 * threads && cpu_mul_ok(g->mg * P, g->kc, &work) &&     \
                            work < ((int64_t)1 << 24);                                                     \
         const int64_t nbuf = tasks ? threads : 1;                                                         \
         /* Tile over rows of output dim 0 so each column buffer stays bounded. */                         \
@@ -487,11 +485,11 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
         T *col = NULL;                                                                                    \
         if (!g->pointwise && g->kc > 0) {                                                                 \
             int64_t row_bytes, nbytes, budget = CONV_COL_BYTES / nbuf;                                    \
-            if (!mul_ok(g->kc, row_pos, &row_bytes) || !mul_ok(row_bytes, (int64_t)sizeof(T), &row_bytes)) \
+            if (!cpu_mul_ok(g->kc, row_pos, &row_bytes) || !cpu_mul_ok(row_bytes, (int64_t)sizeof(T), &row_bytes)) \
                 return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "im2col buffer size overflows");            \
             if (budget / row_bytes < tile_rows) tile_rows = budget / row_bytes > 0 ? budget / row_bytes : 1; \
             col_elems = g->kc * row_pos * tile_rows;                                                      \
-            if (!mul_ok(row_bytes, tile_rows, &nbytes) || !mul_ok(nbytes, nbuf, &nbytes) ||               \
+            if (!cpu_mul_ok(row_bytes, tile_rows, &nbytes) || !cpu_mul_ok(nbytes, nbuf, &nbytes) ||               \
                 (uint64_t)nbytes > SIZE_MAX || !(col = malloc((size_t)nbytes)))                           \
                 return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory for the im2col buffer");     \
         }                                                                                                 \

@@ -13,7 +13,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static bool gemm_dtype_ok(int32_t dt) {
     switch (dt) {
@@ -164,7 +163,7 @@ static prism_status gemm_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
                             (long long)N);
     }
     int64_t total;
-    if (!mul_ok(M, N, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+    if (!cpu_mul_ok(M, N, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     int64_t yd[2] = {M, N};
     cpu_tensor *Y;
     prism_status rc = cpu_output(ctx, 0, dt, 2, yd, &Y);
@@ -258,7 +257,7 @@ static prism_status matmul_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     if (B->rank > 1) od[yr++] = N;
     if (yr > CPU_MAX_RANK) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "MatMul result rank too large");
     int64_t batches = cpu_shape_count(ob, od), total;
-    if (!mul_ok(batches, M, &total) || !mul_ok(total, N, &total))
+    if (!cpu_mul_ok(batches, M, &total) || !cpu_mul_ok(total, N, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *Y;
     prism_status rc = cpu_output(ctx, 0, dt, yr, od, &Y);

@@ -16,7 +16,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static void misc_free(void *state) { free(state); }
 
@@ -371,8 +370,8 @@ static prism_status es_contract(cpu_ctx *ctx, es_work w, const es_view *a, const
     }
     const int64_t Bt = es_prod(a, bl, nb), M = es_prod(a, ml, nm), N = es_prod(b, nl, nn), K = es_prod(a, kl, nk);
     int64_t csz, asz, bsz;
-    if (!mul_ok(Bt, M, &csz) || !mul_ok(csz, N, &csz) || !mul_ok(Bt, M, &asz) || !mul_ok(asz, K, &asz) ||
-        !mul_ok(Bt, K, &bsz) || !mul_ok(bsz, N, &bsz) || csz > ((int64_t)1 << 40) || asz > ((int64_t)1 << 40) ||
+    if (!cpu_mul_ok(Bt, M, &csz) || !cpu_mul_ok(csz, N, &csz) || !cpu_mul_ok(Bt, M, &asz) || !cpu_mul_ok(asz, K, &asz) ||
+        !cpu_mul_ok(Bt, K, &bsz) || !cpu_mul_ok(bsz, N, &bsz) || csz > ((int64_t)1 << 40) || asz > ((int64_t)1 << 40) ||
         bsz > ((int64_t)1 << 40))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Einsum intermediate is too large");
     const size_t es = es_size(w);

@@ -13,7 +13,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
@@ -24,27 +23,6 @@ static bool norm_dtype_ok(int32_t dt) {
 static bool norm_supports(const cpu_node *node) { return norm_dtype_ok(cpu_node_input_dtype(node, 0)); }
 
 static void norm_release(void *state) { free(state); }
-
-/* Element i of a floating-point tensor as double (any float dtype). */
-static double get_f(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return 0;
-    }
-}
-
-static void set_f(cpu_tensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); break;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); break;
-    default: break;
-    }
-}
 
 static bool float_tensor(const cpu_tensor *t) {
     return t->dtype == PRISM_DTYPE_FLOAT || t->dtype == PRISM_DTYPE_DOUBLE || is_half(t->dtype);
@@ -57,7 +35,7 @@ static const void *as_compute(const cpu_tensor *t, float **owned) {
     if (!is_half(t->dtype)) return t->data;
     float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
     if (!f) return NULL;
-    for (int64_t i = 0; i < t->count; i++) f[i] = (float)get_f(t, i);
+    for (int64_t i = 0; i < t->count; i++) f[i] = (float)cpu_tensor_get_f64(t, i);
     *owned = f;
     return f;
 }
@@ -73,7 +51,7 @@ static void *out_compute(cpu_tensor *t, float **owned) {
 
 static void finish_compute(cpu_tensor *t, float *owned) {
     if (!owned) return;
-    for (int64_t i = 0; i < t->count; i++) set_f(t, i, owned[i]);
+    for (int64_t i = 0; i < t->count; i++) cpu_tensor_set_f64(t, i, owned[i]);
     free(owned);
 }
 
@@ -168,9 +146,9 @@ static prism_status bn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
                         cpu_dtype_name(x->dtype));
     if (x->rank < 2) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank >= 2, got %d", x->rank);
     int64_t C = x->dims[1], inner = cpu_shape_count(x->rank - 2, x->dims + 2), planes;
-    if (!mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     int64_t pcount = C;
-    if (st->per_element && !mul_ok(C, inner, &pcount)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (st->per_element && !cpu_mul_ok(C, inner, &pcount)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     static const char *names[] = {"X", "scale", "B", "mean", "var"};
     for (int k = 1; k < 5; k++) {
         if (!float_tensor(in[k]))
@@ -194,9 +172,9 @@ static prism_status bn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     double *par = malloc((size_t)(pcount ? pcount : 1) * 2 * sizeof *par);
     if (!par) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     for (int64_t i = 0; i < pcount; i++) {
-        double sc = get_f(in[1], i) / sqrt(get_f(in[4], i) + st->eps);
+        double sc = cpu_tensor_get_f64(in[1], i) / sqrt(cpu_tensor_get_f64(in[4], i) + st->eps);
         par[i] = sc;
-        par[pcount + i] = get_f(in[2], i) - get_f(in[3], i) * sc;
+        par[pcount + i] = cpu_tensor_get_f64(in[2], i) - cpu_tensor_get_f64(in[3], i) * sc;
     }
     float *xo, *yo;
     const void *xp = as_compute(x, &xo);
@@ -263,8 +241,8 @@ typedef struct ln_arg {
                 if (bs) v += bs[a->bidx ? a->bidx[j] : j];                                  \
                 y[j] = (T)v;                                                                \
             }                                                                               \
-            if (a->mean) set_f(a->mean, r, mean);                                           \
-            if (a->inv) set_f(a->inv, r, inv);                                              \
+            if (a->mean) cpu_tensor_set_f64(a->mean, r, mean);                                           \
+            if (a->inv) cpu_tensor_set_f64(a->inv, r, inv);                                              \
         }                                                                                   \
     }
 
@@ -401,8 +379,8 @@ typedef struct inorm_arg {
             T *y = (T *)a->y + p * a->inner;                                              \
             const double mean = norm_sum_##T(x, a->inner) / (double)a->inner;             \
             const double sq = norm_sqdev_##T(x, a->inner, mean);                          \
-            const double k = get_f(a->scale, p % a->c) / sqrt(sq / (double)a->inner + a->eps); \
-            const double b = get_f(a->bias, p % a->c);                                    \
+            const double k = cpu_tensor_get_f64(a->scale, p % a->c) / sqrt(sq / (double)a->inner + a->eps); \
+            const double b = cpu_tensor_get_f64(a->bias, p % a->c);                                    \
             for (int64_t i = 0; i < a->inner; i++) y[i] = (T)((x[i] - mean) * k + b);     \
         }                                                                                 \
     }
@@ -422,7 +400,7 @@ static prism_status inorm_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
                         cpu_dtype_name(x->dtype));
     if (x->rank < 2) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "input must have rank >= 2, got %d", x->rank);
     int64_t C = x->dims[1], inner = cpu_shape_count(x->rank - 2, x->dims + 2), planes;
-    if (!mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "input is too large");
+    if (!cpu_mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "input is too large");
     for (int k = 1; k < 3; k++)
         if (!float_tensor(in[k]) || in[k]->rank != 1 || in[k]->dims[0] != C)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D float tensor of %lld elements",
@@ -512,7 +490,7 @@ static prism_status lrn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "LRN does not support dtype %s", cpu_dtype_name(x->dtype));
     if (x->rank < 2) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank >= 2, got %d", x->rank);
     int64_t C = x->dims[1], inner = cpu_shape_count(x->rank - 2, x->dims + 2), planes;
-    if (!mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(x->dims[0], C, &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
     if (rc) return rc;

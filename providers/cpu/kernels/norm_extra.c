@@ -15,7 +15,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
@@ -27,26 +26,6 @@ static bool float_supports(const cpu_node *node) {
 }
 
 static void nx_release(void *state) { free(state); }
-
-static double get_f(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return 0;
-    }
-}
-
-static void set_f(cpu_tensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); break;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); break;
-    default: break;
-    }
-}
 
 /* Compute type of a float dtype: double for double, float otherwise. */
 static int32_t compute_dtype(int32_t dt) { return dt == PRISM_DTYPE_DOUBLE ? PRISM_DTYPE_DOUBLE : PRISM_DTYPE_FLOAT; }
@@ -60,8 +39,8 @@ static const void *as_compute(const cpu_tensor *t, int32_t cdt, void **owned) {
     void *p = malloc((size_t)(t->count ? t->count : 1) * es);
     if (!p) return NULL;
     for (int64_t i = 0; i < t->count; i++) {
-        if (cdt == PRISM_DTYPE_DOUBLE) ((double *)p)[i] = get_f(t, i);
-        else ((float *)p)[i] = (float)get_f(t, i);
+        if (cdt == PRISM_DTYPE_DOUBLE) ((double *)p)[i] = cpu_tensor_get_f64(t, i);
+        else ((float *)p)[i] = (float)cpu_tensor_get_f64(t, i);
     }
     *owned = p;
     return p;
@@ -80,7 +59,7 @@ static void *out_compute(cpu_tensor *t, int32_t cdt, void **owned) {
 static void finish_compute(cpu_tensor *t, int32_t cdt, void *owned) {
     if (!owned) return;
     for (int64_t i = 0; i < t->count; i++)
-        set_f(t, i, cdt == PRISM_DTYPE_DOUBLE ? ((const double *)owned)[i] : ((const float *)owned)[i]);
+        cpu_tensor_set_f64(t, i, cdt == PRISM_DTYPE_DOUBLE ? ((const double *)owned)[i] : ((const float *)owned)[i]);
     free(owned);
 }
 
@@ -322,7 +301,7 @@ static prism_status gn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D float tensor of %lld elements (one per %s)",
                             k == 1 ? "scale" : "bias", (long long)want, st->per_group ? "group" : "channel");
     int64_t groups;
-    if (!mul_ok(N, G, &groups)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(N, G, &groups)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
     if (rc) return rc;
@@ -331,8 +310,8 @@ static prism_status gn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     const int64_t cpg = C / G;
     for (int64_t c = 0; c < C; c++) {
         int64_t idx = st->per_group ? c / cpg : c;
-        par[c] = get_f(in[1], idx);
-        par[C + c] = get_f(in[2], idx);
+        par[c] = cpu_tensor_get_f64(in[1], idx);
+        par[C + c] = cpu_tensor_get_f64(in[2], idx);
     }
     const int32_t cdt = compute_dtype(x->dtype);
     void *xo, *yo;
@@ -564,7 +543,7 @@ static bool dropout_training_static(const cpu_node *node, bool *known) {
         *known = false;
         return false;
     }
-    return get_f(&rt, 0) != 0.0;
+    return cpu_tensor_get_f64(&rt, 0) != 0.0;
 }
 
 static bool dropout_supports(const cpu_node *node) {
@@ -581,7 +560,7 @@ static prism_status dropout_run(cpu_ctx *ctx, const cpu_node *node, void *state,
     bool known, training = dropout_training_static(node, &known);
     if (opset >= 12 && n_in > 2 && in[2] && in[2]->count >= 1 && cpu_tensor_int(in[2], 0)) {
         const cpu_tensor *r = n_in > 1 ? in[1] : NULL;
-        double ratio = r && r->count >= 1 && float_dtype(r->dtype) ? get_f(r, 0) : 0.5;
+        double ratio = r && r->count >= 1 && float_dtype(r->dtype) ? cpu_tensor_get_f64(r, 0) : 0.5;
         training = ratio != 0.0;
     }
     if (training)
@@ -601,7 +580,7 @@ static prism_status dropout_run(cpu_ctx *ctx, const cpu_node *node, void *state,
         if ((rc = cpu_output(ctx, 1, mdt, x->rank, x->dims, &mask))) return rc;
         for (int64_t i = 0; i < x->count; i++) {
             if (bool_mask) ((uint8_t *)mask->data)[i] = 1;
-            else set_f(mask, i, 1.0);
+            else cpu_tensor_set_f64(mask, i, 1.0);
         }
     }
     return PRISM_OK;
@@ -674,8 +653,8 @@ static void shrink_half(void *argp, int64_t i0, int64_t i1) {
     const shrink_arg *a = argp;
     const double l = a->st->lambd, b = a->st->bias;
     for (int64_t i = i0; i < i1; i++) {
-        const double v = get_f(a->x, i);
-        set_f(a->y, i, v < -l ? v + b : v > l ? v - b : 0.0);
+        const double v = cpu_tensor_get_f64(a->x, i);
+        cpu_tensor_set_f64(a->y, i, v < -l ? v + b : v > l ? v - b : 0.0);
     }
 }
 
@@ -837,13 +816,13 @@ static prism_status loss_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
             for (int64_t d = 0; d < D; d++) {
                 const int64_t base = n * C * D + d;
                 double m = -INFINITY, sum = 0;
-                for (int64_t c = 0; c < C; c++) m = fmax(m, get_f(x, base + c * D));
-                for (int64_t c = 0; c < C; c++) sum += exp(get_f(x, base + c * D) - m);
+                for (int64_t c = 0; c < C; c++) m = fmax(m, cpu_tensor_get_f64(x, base + c * D));
+                for (int64_t c = 0; c < C; c++) sum += exp(cpu_tensor_get_f64(x, base + c * D) - m);
                 const double lse = m + log(sum);
-                for (int64_t c = 0; c < C; c++) lp[base + c * D] = get_f(x, base + c * D) - lse;
+                for (int64_t c = 0; c < C; c++) lp[base + c * D] = cpu_tensor_get_f64(x, base + c * D) - lse;
             }
         if (logp)
-            for (int64_t i = 0; i < x->count; i++) set_f(logp, i, lp[i]);
+            for (int64_t i = 0; i < x->count; i++) cpu_tensor_set_f64(logp, i, lp[i]);
     }
     double total = 0, wsum = 0;
     for (int64_t n = 0; n < N; n++)
@@ -856,16 +835,16 @@ static prism_status loss_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
                     return cpu_fail(ctx, PRISM_ERR_RUNTIME, "target %lld is outside [0, %lld)", (long long)c,
                                     (long long)C);
                 }
-                wt = w ? get_f(w, c) : 1.0;
+                wt = w ? cpu_tensor_get_f64(w, c) : 1.0;
                 const int64_t xi = (n * C + c) * D + d;
-                l = -(lp ? lp[xi] : get_f(x, xi)) * wt;
+                l = -(lp ? lp[xi] : cpu_tensor_get_f64(x, xi)) * wt;
             }
-            if (st->reduction == RED_NONE) set_f(loss, s, l);
+            if (st->reduction == RED_NONE) cpu_tensor_set_f64(loss, s, l);
             total += l;
             wsum += wt;
         }
-    if (st->reduction == RED_SUM) set_f(loss, 0, total);
-    if (st->reduction == RED_MEAN) set_f(loss, 0, total / wsum); /* 0 / 0 = NaN when every sample is ignored */
+    if (st->reduction == RED_SUM) cpu_tensor_set_f64(loss, 0, total);
+    if (st->reduction == RED_MEAN) cpu_tensor_set_f64(loss, 0, total / wsum); /* 0 / 0 = NaN when every sample is ignored */
     free(lp);
     return PRISM_OK;
 }

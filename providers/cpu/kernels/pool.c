@@ -61,8 +61,6 @@ typedef struct pool_geom {
     int64_t in_plane, out_plane;
 } pool_geom;
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
 
 static bool parse_auto_pad(const char *s, int *out) {
     if (!s || !*s || !strcmp(s, "NOTSET")) *out = POOL_PAD_NOTSET;
@@ -149,7 +147,7 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
     const int off = sp == 1 ? 1 : 0;
     g->sp = sp + off;
     if (off) g->in[0] = g->out[0] = g->k[0] = g->s[0] = g->d[0] = 1;
-    if (!mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     y_dims[0] = x->dims[0];
     y_dims[1] = x->dims[1];
     int64_t total = g->planes;
@@ -158,13 +156,13 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
         int64_t dk, out;
-        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk))
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
         if (st->auto_pad == POOL_PAD_SAME_UPPER || st->auto_pad == POOL_PAD_SAME_LOWER) {
             out = in / s + (in % s != 0);
             int64_t pad = 0;
             if (out > 0) {
-                if (!add_ok((out - 1) * s, dk, &pad)) /* (out-1)*s < in: no overflow */
+                if (!cpu_add_ok((out - 1) * s, dk, &pad)) /* (out-1)*s < in: no overflow */
                     return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
                 pad -= in;
                 if (pad < 0) pad = 0;
@@ -174,7 +172,7 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
         } else {
             if (st->auto_pad == POOL_PAD_VALID) pb = pe = 0;
             int64_t padded;
-            if (!add_ok(in, pb, &padded) || !add_ok(padded, pe, &padded))
+            if (!cpu_add_ok(in, pb, &padded) || !cpu_add_ok(padded, pe, &padded))
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
             if (padded < dk)
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME,
@@ -196,7 +194,7 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
         g->pb[i + off] = pb;
         g->pe[i + off] = pe;
         y_dims[2 + i] = out;
-        if (!mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     }
     g->in_plane = cpu_shape_count(sp, x->dims + 2);
     g->out_plane = cpu_shape_count(sp, y_dims + 2);
@@ -606,7 +604,7 @@ static prism_status gpool_run(cpu_ctx *ctx, const cpu_node *node, const cpu_tens
     yd[1] = x->dims[1];
     for (int i = 2; i < x->rank; i++) yd[i] = 1;
     int64_t planes;
-    if (!mul_ok(x->dims[0], x->dims[1], &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(x->dims[0], x->dims[1], &planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     int64_t plane = cpu_shape_count(x->rank - 2, x->dims + 2);
     if (is_max && plane == 0 && planes > 0)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "GlobalMaxPool of an empty spatial extent");

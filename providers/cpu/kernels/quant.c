@@ -30,8 +30,6 @@
 #define Q_MAX_SP (CPU_MAX_RANK - 2)
 #define Q_ATTR_MAX ((int64_t)1 << 40)
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
 
 /* Quantised output types handled here: X(ENUM, ctype, min, max). */
 #define Q_FOR_QTYPES(X)                                                                            \
@@ -568,7 +566,7 @@ static prism_status q_mm_setup(cpu_ctx *ctx, const cpu_tensor *A, const cpu_tens
     g->ud[g->ur++] = g->N;
     g->batches = cpu_shape_count(g->ob, g->od);
     int64_t total;
-    if (!mul_ok(g->batches, g->M, &total) || !mul_ok(total, g->N, &total))
+    if (!cpu_mul_ok(g->batches, g->M, &total) || !cpu_mul_ok(total, g->N, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     g->aoff = malloc((size_t)(g->batches ? g->batches : 1) * 2 * sizeof *g->aoff);
     g->af = malloc((size_t)(A->count ? A->count : 1) * sizeof *g->af);
@@ -821,7 +819,7 @@ static prism_status q_conv_geometry(cpu_ctx *ctx, const q_conv_state *st, const 
     g->sp = sp;
     g->n = x->dims[0], g->c = x->dims[1], g->m = w->dims[0], g->group = st->group, g->cg = w->dims[1];
     int64_t cexp;
-    if (!mul_ok(g->cg, g->group, &cexp) || cexp != g->c)
+    if (!cpu_mul_ok(g->cg, g->group, &cexp) || cexp != g->c)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "x has %lld channels but w expects %lld x group %lld",
                         (long long)g->c, (long long)g->cg, (long long)g->group);
     if (g->m % g->group) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output channels not divisible by group");
@@ -835,12 +833,12 @@ static prism_status q_conv_geometry(cpu_ctx *ctx, const q_conv_state *st, const 
         if (k < 1) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "w has an empty spatial dim");
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0, dk, out;
-        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel too large");
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel too large");
         if (st->auto_pad == Q_PAD_SAME_UPPER || st->auto_pad == Q_PAD_SAME_LOWER) {
             out = in / s + (in % s != 0);
             int64_t total = 0;
             if (out > 0) {
-                if (!add_ok((out - 1) * s, dk, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding overflows");
+                if (!cpu_add_ok((out - 1) * s, dk, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding overflows");
                 total -= in;
                 if (total < 0) total = 0;
             }
@@ -848,7 +846,7 @@ static prism_status q_conv_geometry(cpu_ctx *ctx, const q_conv_state *st, const 
         } else {
             if (st->auto_pad == Q_PAD_VALID) pb = pe = 0;
             int64_t padded;
-            if (!add_ok(in, pb, &padded) || !add_ok(padded, pe, &padded))
+            if (!cpu_add_ok(in, pb, &padded) || !cpu_add_ok(padded, pe, &padded))
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
             if (padded < dk)
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel (%lld) larger than padded input (%lld) in dim %d",
@@ -862,11 +860,11 @@ static prism_status q_conv_geometry(cpu_ctx *ctx, const q_conv_state *st, const 
     g->ksize = cpu_shape_count(sp, w->dims + 2);
     g->out_plane = cpu_shape_count(sp, g->out);
     int64_t total = 1;
-    if (!mul_ok(g->cg, g->ksize, &g->kc)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "w is too large");
+    if (!cpu_mul_ok(g->cg, g->ksize, &g->kc)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "w is too large");
     for (int i = 0; i < g->yr; i++)
-        if (!mul_ok(total, g->yd[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, g->yd[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     int64_t colsz;
-    if (!mul_ok(g->kc, g->out_plane, &colsz) || colsz > ((int64_t)1 << 40))
+    if (!cpu_mul_ok(g->kc, g->out_plane, &colsz) || colsz > ((int64_t)1 << 40))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "column matrix too large");
     return PRISM_OK;
 }

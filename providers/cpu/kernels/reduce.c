@@ -582,6 +582,11 @@ static prism_status reduce_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     if (st || y->count == 0)
         return st;
     p.y = y->data;
+    if (x->dtype == PRISM_DTYPE_BOOL && p.n == 0) {
+        /* bool over an empty set: max is false, min is true */
+        memset(y->data, op == R_MIN, (size_t)y->count);
+        return PRISM_OK;
+    }
     /* With an empty reduced dim a kept dim may still be non-empty: the walk
      * must not read anything then. */
     if (p.n == 0)

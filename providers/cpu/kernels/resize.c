@@ -469,30 +469,41 @@ static void rs_value_as(int32_t dt, double v, void *out) {
     static void rs_pass_##W(void *argp, int64_t i0, int64_t i1) {                                  \
         const rs_pass_arg_##W *a = argp;                                                           \
         const rs_axis *ax = a->ax;                                                                 \
-        const int64_t inner = a->inner, taps = ax->taps;                                           \
+        const int64_t inner = a->inner, taps = ax->taps, span = ax->in * inner;                    \
+        int64_t o = i0 % ax->out;                                                                  \
+        const W *s = a->src + i0 / ax->out * span;                                                 \
         for (int64_t it = i0; it < i1; it++) {                                                     \
-            const int64_t o = it % ax->out, ob = it / ax->out;                                     \
             W *d = a->dst + it * inner;                                                            \
-            if (ax->extrap && ax->extrap[o]) {                                                     \
-                for (int64_t i = 0; i < inner; i++) d[i] = a->ev;                                  \
-                continue;                                                                          \
-            }                                                                                      \
-            const W *s = a->src + ob * ax->in * inner;                                             \
             const int64_t *ix = ax->idx + o * taps;                                                \
             const double *w = ax->w + o * taps;                                                    \
-            if (inner == 1) {                                                                      \
-                /* numpy's pairwise order for a contiguous reduction. */     \
-                d[0] = rs_pairwise_##W(w, s, ix, taps);                                            \
-                continue;                                                                          \
+            if (ax->extrap && ax->extrap[o]) {                                                     \
+                for (int64_t i = 0; i < inner; i++) d[i] = a->ev;                                  \
+            } else if (inner == 1) {                                                               \
+                /* numpy's order for a contiguous reduction: sequential    \
+                 * below 8 terms, pairwise above (bit-equal results). */  \
+                if (taps == 2) {                                                                   \
+                    d[0] = (W)w[0] * s[ix[0]] + (W)w[1] * s[ix[1]];                                \
+                } else if (taps < 8) {                                                             \
+                    W acc = (W)w[0] * s[ix[0]];                                                    \
+                    for (int64_t j = 1; j < taps; j++) acc += (W)w[j] * s[ix[j]];                  \
+                    d[0] = acc;                                                                    \
+                } else {                                                                           \
+                    d[0] = rs_pairwise_##W(w, s, ix, taps);                                        \
+                }                                                                                  \
+            } else {                                                                               \
+                const W w0 = (W)w[0];                                                              \
+                const W *s0 = s + ix[0] * inner;                                                   \
+                for (int64_t i = 0; i < inner; i++) d[i] = w0 * s0[i];                             \
+                for (int64_t j = 1; j < taps; j++) {                                               \
+                    const W wj = (W)w[j];                                                          \
+                    if (wj == 0) continue;                                                         \
+                    const W *sj = s + ix[j] * inner;                                               \
+                    for (int64_t i = 0; i < inner; i++) d[i] += wj * sj[i];                        \
+                }                                                                                  \
             }                                                                                      \
-            const W w0 = (W)w[0];                                                                  \
-            const W *s0 = s + ix[0] * inner;                                                       \
-            for (int64_t i = 0; i < inner; i++) d[i] = w0 * s0[i];                                 \
-            for (int64_t j = 1; j < taps; j++) {                                                   \
-                const W wj = (W)w[j];                                                              \
-                if (wj == 0) continue;                                                             \
-                const W *sj = s + ix[j] * inner;                                                   \
-                for (int64_t i = 0; i < inner; i++) d[i] += wj * sj[i];                            \
+            if (++o == ax->out) {                                                                  \
+                o = 0;                                                                             \
+                s += span;                                                                         \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \

@@ -23,7 +23,6 @@
 
 #include "cpu_kernel.h"
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
@@ -199,26 +198,6 @@ static prism_status lstm_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
 
 /* ---- element access ------------------------------------------------------- */
 
-static double get_f(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return 0;
-    }
-}
-
-static void set_f(cpu_tensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); break;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); break;
-    default: break;
-    }
-}
-
 /* What the templated body needs, already validated. States and X are in the
  * tensors' own layout; the body reorders. */
 typedef struct rnn_args {
@@ -343,7 +322,7 @@ static void rnn_par(cpu_ctx *ctx, int64_t rows, int64_t work, void (*fn)(void *,
         if (t->dtype == (sizeof(T) == sizeof(float) ? PRISM_DTYPE_FLOAT : PRISM_DTYPE_DOUBLE))               \
             memcpy(dst, t->data, (size_t)t->count * sizeof(T));                                              \
         else                                                                                                 \
-            for (int64_t i = 0; i < t->count; i++) dst[i] = (T)get_f(t, i);                                  \
+            for (int64_t i = 0; i < t->count; i++) dst[i] = (T)cpu_tensor_get_f64(t, i);                                  \
     }                                                                                                        \
                                                                                                              \
     /* The gate arithmetic of one step for batch rows [b0, b1). */                                               \
@@ -440,12 +419,12 @@ static void rnn_par(cpu_ctx *ctx, int64_t rows, int64_t work, void (*fn)(void *,
             for (int64_t b = 0; b < NB; b++)                                                                 \
                 for (int64_t t = 0; t < S; t++)                                                              \
                     for (int64_t i = 0; i < I; i++)                                                          \
-                        xs[(t * NB + b) * I + i] = (T)get_f(a->X, (b * S + t) * I + i);                      \
+                        xs[(t * NB + b) * I + i] = (T)cpu_tensor_get_f64(a->X, (b * S + t) * I + i);                      \
             for (int64_t b = 0; b < NB; b++)                                                                 \
                 for (int64_t d = 0; d < D; d++)                                                              \
                     for (int64_t j = 0; j < H; j++) {                                                        \
-                        if (h0) h0[(d * NB + b) * H + j] = (T)get_f(a->H0, (b * D + d) * H + j);             \
-                        if (c0) c0[(d * NB + b) * H + j] = (T)get_f(a->C0, (b * D + d) * H + j);             \
+                        if (h0) h0[(d * NB + b) * H + j] = (T)cpu_tensor_get_f64(a->H0, (b * D + d) * H + j);             \
+                        if (c0) c0[(d * NB + b) * H + j] = (T)cpu_tensor_get_f64(a->C0, (b * D + d) * H + j);             \
                     }                                                                                        \
         }                                                                                                    \
         for (int64_t d = 0; d < D; d++) {                                                                    \
@@ -516,14 +495,14 @@ static void rnn_par(cpu_ctx *ctx, int64_t rows, int64_t work, void (*fn)(void *,
                     for (int64_t b = 0; b < NB; b++)                                                         \
                         for (int64_t j = 0; j < H; j++) {                                                    \
                             int64_t o = st->layout1 ? ((b * S + t) * D + d) * H + j : ((t * D + d) * NB + b) * H + j; \
-                            set_f(a->Y, o, ybuf[((t * D + d) * NB + b) * H + j]);                            \
+                            cpu_tensor_set_f64(a->Y, o, ybuf[((t * D + d) * NB + b) * H + j]);                            \
                         }                                                                                    \
         for (int64_t d = 0; d < D; d++)                                                                      \
             for (int64_t b = 0; b < NB; b++)                                                                 \
                 for (int64_t j = 0; j < H; j++) {                                                            \
                     int64_t o = st->layout1 ? (b * D + d) * H + j : (d * NB + b) * H + j;                    \
-                    if (a->Yh) set_f(a->Yh, o, yh[(d * NB + b) * H + j]);                                    \
-                    if (a->Yc) set_f(a->Yc, o, yc[(d * NB + b) * H + j]);                                    \
+                    if (a->Yh) cpu_tensor_set_f64(a->Yh, o, yh[(d * NB + b) * H + j]);                                    \
+                    if (a->Yc) cpu_tensor_set_f64(a->Yc, o, yc[(d * NB + b) * H + j]);                                    \
                 }                                                                                            \
     done:                                                                                                    \
         free(xs);                                                                                            \
@@ -589,7 +568,7 @@ static prism_status rnn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "hidden_size is %lld but R has hidden size %lld", (long long)st->hidden,
                         (long long)H);
     int64_t GH;
-    if (!mul_ok(G, H, &GH)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "hidden size too large");
+    if (!cpu_mul_ok(G, H, &GH)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "hidden size too large");
     char got[160];
     const int64_t wd[3] = {D, GH, I}, rd[3] = {D, GH, H}, bd[2] = {D, 2 * GH}, pd[2] = {D, 3 * H};
     if (!dims_are(W, 3, wd)) {
@@ -622,8 +601,8 @@ static prism_status rnn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         }
     /* Sizes of every buffer the body allocates must fit. */
     int64_t t1, t2, t3, t4;
-    if (!mul_ok(S, NB, &t1) || !mul_ok(t1, I > GH ? I : GH, &t2) || !mul_ok(t1, D * H, &t3) ||
-        !mul_ok(D * GH, I > H ? I : H, &t4) || t2 > ((int64_t)1 << 48) || t3 > ((int64_t)1 << 48) ||
+    if (!cpu_mul_ok(S, NB, &t1) || !cpu_mul_ok(t1, I > GH ? I : GH, &t2) || !cpu_mul_ok(t1, D * H, &t3) ||
+        !cpu_mul_ok(D * GH, I > H ? I : H, &t4) || t2 > ((int64_t)1 << 48) || t3 > ((int64_t)1 << 48) ||
         t4 > ((int64_t)1 << 48))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s is too large", op);
     int64_t *len = malloc((size_t)(NB ? NB : 1) * sizeof *len);
