@@ -97,7 +97,7 @@ typedef struct pr_model {
 } pr_model;
 
 /* Highest ai.onnx opset whose operator semantics Prism knows. */
-#define PR_MAX_ONNX_OPSET 25
+#define PR_MAX_ONNX_OPSET 28
 #define PR_MAX_ONNX_ML_OPSET 5
 
 prism_status pr_model_from_bytes(const void *data, size_t size, const char *base_dir, pr_model **out);

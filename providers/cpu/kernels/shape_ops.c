@@ -586,7 +586,7 @@ static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
             return st;
         for (int64_t i = 0; i < n; i++)
             if (!sh_store((char *)y->data + (size_t)i * cpu_dtype_size(dt), dt, s + (double)i * d))
-                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Range of type %s is not supported", cpu_dtype_name(dt));
+                return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Range of type %s is not supported", cpu_dtype_name(dt));
         return PRISM_OK;
     }
     switch (dt) {
@@ -594,7 +594,7 @@ static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     case PRISM_DTYPE_UINT8: case PRISM_DTYPE_UINT16: case PRISM_DTYPE_UINT32:
         break;
     default:
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Range of type %s is not supported", cpu_dtype_name(dt));
+        return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Range of type %s is not supported", cpu_dtype_name(dt));
     }
     int64_t s = cpu_tensor_int(in[0], 0), l = cpu_tensor_int(in[1], 0), d = cpu_tensor_int(in[2], 0);
     if (d == 0)
