@@ -59,8 +59,6 @@ typedef struct ct_geom {
     int64_t n, c, m, group, cg, mg;
 } ct_geom;
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
 static int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
 static bool parse_auto_pad(const char *s, int *out) {
@@ -142,7 +140,7 @@ static prism_status ct_geometry(cpu_ctx *ctx, const ct_state *st, const cpu_tens
                         (long long)g->group);
     g->cg = g->c / g->group;
     g->mg = w->dims[1];
-    if (!mul_ok(g->mg, g->group, &g->m)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W is too large");
+    if (!cpu_mul_ok(g->mg, g->group, &g->m)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W is too large");
     if (b) {
         if (b->rank != 1 || b->dims[0] != g->m)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "B must be a 1-D tensor of %lld elements", (long long)g->m);
@@ -151,7 +149,7 @@ static prism_status ct_geometry(cpu_ctx *ctx, const ct_state *st, const cpu_tens
     y_dims[0] = g->n;
     y_dims[1] = g->m;
     int64_t total = 1;
-    if (!mul_ok(g->n, g->m, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+    if (!cpu_mul_ok(g->n, g->m, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     for (int i = 0; i < sp; i++) {
         int64_t in = x->dims[2 + i], k = w->dims[2 + i];
         if (st->n_kshape && st->kshape[i] != k)
@@ -164,13 +162,13 @@ static prism_status ct_geometry(cpu_ctx *ctx, const ct_state *st, const cpu_tens
         /* full = s*(in-1) + op + (k-1)*d + 1: every operand is below 2^40, so
          * the products below stay below 2^81 only if checked. */
         int64_t full, dk;
-        if (!mul_ok(k - 1, d, &dk) || !mul_ok(in > 0 ? in - 1 : 0, s, &full) || !add_ok(full, dk + 1 + op, &full))
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_mul_ok(in > 0 ? in - 1 : 0, s, &full) || !cpu_add_ok(full, dk + 1 + op, &full))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
         if (in == 0) full = 0;
         int64_t out, pb;
         if (st->n_oshape || st->auto_pad == CT_PAD_SAME_UPPER || st->auto_pad == CT_PAD_SAME_LOWER) {
             if (st->n_oshape) out = st->oshape[st->n_oshape - (size_t)sp + (size_t)i];
-            else if (!mul_ok(in, s, &out)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+            else if (!cpu_mul_ok(in, s, &out)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
             int64_t tp = full - out;
             pb = st->auto_pad == CT_PAD_SAME_UPPER ? floor_div2(tp) : tp - floor_div2(tp);
         } else {
@@ -192,13 +190,13 @@ static prism_status ct_geometry(cpu_ctx *ctx, const ct_state *st, const cpu_tens
         g->d[i] = d;
         g->pb[i] = pb;
         y_dims[2 + i] = out;
-        if (!mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     }
     g->in_plane = cpu_shape_count(sp, x->dims + 2);
     g->out_plane = cpu_shape_count(sp, y_dims + 2);
     g->ksize = cpu_shape_count(sp, w->dims + 2);
     int64_t t;
-    if (!mul_ok(g->mg, g->ksize, &t) || !mul_ok(t, g->cg, &t) || !mul_ok(g->in_plane, g->cg, &t))
+    if (!cpu_mul_ok(g->mg, g->ksize, &t) || !cpu_mul_ok(t, g->cg, &t) || !cpu_mul_ok(g->in_plane, g->cg, &t))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W is too large");
     return PRISM_OK;
 }
@@ -325,20 +323,20 @@ static void ct_valid_range(int64_t off, int64_t s, int64_t out, int64_t n, int64
         const int64_t n_rows = g->sp > 1 ? g->in[0] : 1, row_pos = n_rows ? P / n_rows : 0;               \
         const int64_t threads = cpu_threads(ctx), items = g->n * g->group;                                \
         int64_t work;                                                                                     \
-        const bool tasks = threads > 1 && items >= 2 * threads && mul_ok(mk, P, &work) &&                 \
-                           mul_ok(work, g->cg, &work) && work < ((int64_t)1 << 24);                       \
+        const bool tasks = threads > 1 && items >= 2 * threads && cpu_mul_ok(mk, P, &work) &&                 \
+                           cpu_mul_ok(work, g->cg, &work) && work < ((int64_t)1 << 24);                       \
         const int64_t nbuf = tasks ? threads : 1;                                                         \
         int64_t tile_rows = n_rows, col_elems = 1;                                                        \
         T *col = NULL;                                                                                    \
         if (P > 0 && mk > 0) {                                                                            \
             int64_t row_bytes, nbytes, budget = CT_COL_BYTES / nbuf;                                      \
-            if (!mul_ok(mk, row_pos, &row_bytes) || !mul_ok(row_bytes, (int64_t)sizeof(T), &row_bytes))   \
+            if (!cpu_mul_ok(mk, row_pos, &row_bytes) || !cpu_mul_ok(row_bytes, (int64_t)sizeof(T), &row_bytes))   \
                 return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "column buffer size overflows");            \
             if (budget / row_bytes < tile_rows) tile_rows = budget / row_bytes > 0 ? budget / row_bytes : 1; \
             col_elems = mk * row_pos * tile_rows;                                                         \
             if (mk > INT32_MAX || row_pos * tile_rows > INT32_MAX || g->cg > INT32_MAX || P > INT32_MAX)  \
                 return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM dims exceed 2^31");                   \
-            if (!mul_ok(row_bytes, tile_rows, &nbytes) || !mul_ok(nbytes, nbuf, &nbytes) ||               \
+            if (!cpu_mul_ok(row_bytes, tile_rows, &nbytes) || !cpu_mul_ok(nbytes, nbuf, &nbytes) ||               \
                 (uint64_t)nbytes > SIZE_MAX || !(col = malloc((size_t)nbytes)))                           \
                 return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory for the column buffer");     \
         }                                                                                                 \
@@ -535,7 +533,7 @@ static prism_status col2im_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "image_shape[%d]=%lld or block_shape[%d]=%lld is out of range",
                             i, (long long)img, i, (long long)k);
         int64_t dk;
-        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk))
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated block size overflows");
         int64_t span = img + pb + pe - dk;
         if (span < 0)
@@ -548,7 +546,7 @@ static prism_status col2im_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
         g.d[i] = d;
         g.pb[i] = pb;
         yd[2 + i] = img;
-        if (!mul_ok(blocks, g.in[i], &blocks) || !mul_ok(ksize, k, &ksize))
+        if (!cpu_mul_ok(blocks, g.in[i], &blocks) || !cpu_mul_ok(ksize, k, &ksize))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "block counts overflow");
     }
     if (x->dims[1] % ksize)
@@ -562,7 +560,7 @@ static prism_status col2im_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     g.ksize = ksize;
     g.out_plane = cpu_shape_count(sp, yd + 2);
     int64_t total;
-    if (!mul_ok(yd[0], yd[1], &total) || !mul_ok(total, g.out_plane, &total))
+    if (!cpu_mul_ok(yd[0], yd[1], &total) || !cpu_mul_ok(total, g.out_plane, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, dt, sp + 2, yd, &y);

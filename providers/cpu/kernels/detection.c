@@ -14,7 +14,9 @@
  * so threshold boundaries decide the same way.
  *
  * The (batch, class) pairs run in parallel, each into its own slice of a
- * scratch buffer; the slices are concatenated in order.
+ * scratch buffer; the slices are concatenated in order. Candidates sit in a
+ * heap, so only those visited before max_output_boxes_per_class boxes are
+ * kept get ordered.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -63,6 +65,21 @@ static int nms_cmp(const void *pa, const void *pb) {
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+/* Max-heap on nms_cmp order (the best candidate on top): candidates are
+ * popped in sorted order, and only as many as are visited get ordered. */
+static void nms_sift(nms_cand *h, int64_t n, int64_t i) {
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && nms_cmp(&h[l], &h[m]) < 0) m = l;
+        if (r < n && nms_cmp(&h[r], &h[m]) < 0) m = r;
+        if (m == i) return;
+        nms_cand t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
 static bool nms_suppress(const nms_box *a, const nms_box *b, float iou_threshold) {
     float ix0 = fmaxf(a->x0, b->x0), ix1 = fminf(a->x1, b->x1);
     if (!(ix1 > ix0)) return false;
@@ -96,13 +113,16 @@ static void nms_pairs(void *argp, int64_t p0, int64_t p1) {
         int64_t *kept = a->kept + p * a->max_out, n = 0, nk = 0;
         for (int64_t i = 0; i < a->n_boxes; i++)
             if (!a->has_score_threshold || sc[i] > a->score_threshold) cand[n++] = (nms_cand){sc[i], i};
-        qsort(cand, (size_t)n, sizeof *cand, nms_cmp);
-        for (int64_t c = 0; c < n && nk < a->max_out; c++) {
-            const nms_box *box = &bx[cand[c].idx];
+        for (int64_t i = n / 2 - 1; i >= 0; i--) nms_sift(cand, n, i);
+        while (n > 0 && nk < a->max_out) {
+            const int64_t idx = cand[0].idx;
+            cand[0] = cand[--n];
+            nms_sift(cand, n, 0);
+            const nms_box *box = &bx[idx];
             bool keep = true;
             for (int64_t k = 0; k < nk && keep; k++)
                 if (nms_suppress(box, &bx[kept[k]], a->iou_threshold)) keep = false;
-            if (keep) kept[nk++] = cand[c].idx;
+            if (keep) kept[nk++] = idx;
         }
         a->n_kept[p] = nk;
     }
@@ -148,8 +168,8 @@ static prism_status nms_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         score_thr = ((const float *)t->data)[0];
     }
     int64_t pairs, n_cand, n_keep;
-    if (__builtin_mul_overflow(nb, classes, &pairs) || __builtin_mul_overflow(pairs, n_boxes, &n_cand) ||
-        __builtin_mul_overflow(pairs, max_out, &n_keep) || (uint64_t)n_cand >= SIZE_MAX / sizeof(nms_cand))
+    if (!cpu_mul_ok(nb, classes, &pairs) || !cpu_mul_ok(pairs, n_boxes, &n_cand) ||
+        !cpu_mul_ok(pairs, max_out, &n_keep) || (uint64_t)n_cand >= SIZE_MAX / sizeof(nms_cand))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "inputs are too large");
     nms_box *bx = malloc((size_t)(boxes->count / 4 ? boxes->count / 4 : 1) * sizeof *bx);
     nms_cand *cand = malloc((size_t)(n_cand ? n_cand : 1) * sizeof *cand);

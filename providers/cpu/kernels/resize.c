@@ -16,23 +16,28 @@
  *    half to even and saturated, as the reference does).
  *
  * Semantics follow the ONNX spec and its reference implementation
- * (onnx/reference/ops/op_resize.py):
+ * (onnx/reference/ops/op_resize.py), whose numerics are reproduced so that
+ * integer outputs round the same way:
  *  - output sizes: floor(scale * in) from scales; from sizes as given, or
  *    with keep_aspect_ratio_policy not_larger/not_smaller one common scale
  *    and round-half-up sizes;
  *  - the coordinate maps use the output length as the real number scale*in
- *    (align_corners, half_pixel_symmetric, tf_crop_and_resize), like the
- *    reference; pytorch_half_pixel maps to 0 when the output length is 1
- *    (the spec's formula);
- *  - taps: the n points nearest x_original, preferring the left one (an
- *    integral x_original is treated as ratio 1 from its left neighbour), n =
- *    2 (linear), 4 (cubic) or the stretched antialias support; weights of
- *    taps outside the input are zeroed and renormalised with exclude_outside;
+ *    (align_corners, half_pixel_symmetric, tf_crop_and_resize) like the
+ *    reference; an output length of 1 maps as the spec says (pytorch_half_
+ *    pixel to 0, tf_crop_and_resize to the ROI centre), where the reference
+ *    departs from it;
+ *  - taps: the n input points nearest x_original, n = 2 (linear), 4 (cubic)
+ *    or the antialias support stretched by 1/scale; an integral x_original
+ *    counts as ratio 1 from its left neighbour; taps outside the input read
+ *    the edge, or with exclude_outside get weight 0 (weights renormalised);
+ *  - cubic weights are evaluated in float (the reference's coefficient a is
+ *    a float32 scalar), sums over taps in numpy's order, and axes are
+ *    resampled in the order of the axes attribute;
  *  - an axis whose scale is 1 (within 1e-9) and whose length is unchanged is
  *    left alone (with an ROI of [0, 1] under tf_crop_and_resize);
  *  - opset 10 Resize and Upsample: asymmetric coordinates; nearest takes
  *    floor when upsampling and ceil when downsampling (ONNX Runtime's
- *    behaviour for these versions).
+ *    behaviour for these versions, which the spec leaves open).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -80,7 +85,6 @@ typedef struct rs_axis {
     uint8_t *extrap; /* out flags, or NULL */
 } rs_axis;
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 
 static void resize_release(void *state) { free(state); }
 
@@ -175,13 +179,9 @@ static prism_status upsample_prepare(cpu_ctx *ctx, const cpu_node *node, void **
 
 /* Element i of a floating-point tensor (scales, roi) as double. */
 static bool rs_read_real(const cpu_tensor *t, int64_t i, double *v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: *v = ((const float *)t->data)[i]; return true;
-    case PRISM_DTYPE_DOUBLE: *v = ((const double *)t->data)[i]; return true;
-    case PRISM_DTYPE_FLOAT16: *v = cpu_half_to_float(((const uint16_t *)t->data)[i]); return true;
-    case PRISM_DTYPE_BFLOAT16: *v = cpu_bf16_to_float(((const uint16_t *)t->data)[i]); return true;
-    default: return false;
-    }
+    if (!cpu_dtype_is_float(t->dtype)) return false;
+    *v = cpu_tensor_get_f64(t, i);
+    return true;
 }
 
 /* Sum of v[0..n) in numpy's pairwise order (what the reference's sums over
@@ -251,7 +251,7 @@ static prism_status rs_axis_build(cpu_ctx *ctx, const resize_state *st, rs_axis 
     else if (st->mode == RS_CUBIC) taps = 2 - 2 * (int64_t)(floor(-2 / s_aa) + 1);
     a->taps = taps;
     int64_t n_tab;
-    if (!mul_ok(out, taps, &n_tab) || n_tab > ((int64_t)1 << 34))
+    if (!cpu_mul_ok(out, taps, &n_tab) || n_tab > ((int64_t)1 << 34))
         return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "resize filter table is too large");
     size_t n = (size_t)(n_tab ? n_tab : 1);
     a->idx = malloc(n * sizeof *a->idx);
@@ -273,9 +273,9 @@ static prism_status rs_axis_build(cpu_ctx *ctx, const resize_state *st, rs_axis 
          * (which rounding can make of a non-integral x) starts one left. */
         const double fl = floor(x);
         const double r = x == fl ? 1.0 : x - fl;
-        const int64_t n = taps > 1 ? taps : 2, pw = (n + 1) / 2;
+        const int64_t nw = taps > 1 ? taps : 2, pw = (nw + 1) / 2;
         const double xp = x + (double)pw, pf = floor(xp);
-        const int64_t start = (int64_t)pf - pw + (xp == pf ? -(n / 2) : 1 - n / 2);
+        const int64_t start = (int64_t)pf - pw + (xp == pf ? -(nw / 2) : 1 - nw / 2);
         int64_t *ix = a->idx + o * taps;
         if (st->mode == RS_NEAREST) {
             bool right; /* take start + 1 rather than start */
@@ -290,7 +290,7 @@ static prism_status rs_axis_build(cpu_ctx *ctx, const resize_state *st, rs_axis 
             continue;
         }
         double *w = a->w + o * taps;
-        const int64_t first = 1 - taps / 2; /* tap j lies at floor(x) + first + j */
+        const int64_t first = 1 - taps / 2; /* tap j is first + j - r from x */
         /* The filters evaluate exactly as the reference's do (same formulas,
          * same order), so integer outputs round the same way. */
         if (!st->antialias && st->mode == RS_LINEAR) {
@@ -323,10 +323,10 @@ static prism_status rs_axis_build(cpu_ctx *ctx, const resize_state *st, rs_axis 
             float sum = 0;
             bool zero = false;
             for (int64_t j = 0; j < taps; j++) {
-                const double x = fabs(s_aa * ((double)(first + j) - r)), x2 = x * x, x3 = x * x2;
+                const double t = fabs(s_aa * ((double)(first + j) - r)), t2 = t * t, t3 = t * t2;
                 float c = 0;
-                if (x <= 1) c = (A + 2) * (float)x3 - (A + 3) * (float)x2 + 1;
-                else if (x < 2) c = A * (float)x3 - 5 * A * (float)x2 + 8 * A * (float)x - 4 * A;
+                if (t <= 1) c = (A + 2) * (float)t3 - (A + 3) * (float)t2 + 1;
+                else if (t < 2) c = A * (float)t3 - 5 * A * (float)t2 + 8 * A * (float)t - 4 * A;
                 else zero = true;
                 w[j] = c;
                 sum += c;
@@ -496,7 +496,6 @@ static void rs_value_as(int32_t dt, double v, void *out) {
                 for (int64_t i = 0; i < inner; i++) d[i] = w0 * s0[i];                             \
                 for (int64_t j = 1; j < taps; j++) {                                               \
                     const W wj = (W)w[j];                                                          \
-                    if (wj == 0) continue;                                                         \
                     const W *sj = s + ix[j] * inner;                                               \
                     for (int64_t i = 0; i < inner; i++) d[i] += wj * sj[i];                        \
                 }                                                                                  \
@@ -722,7 +721,7 @@ static prism_status rs_plan(cpu_ctx *ctx, const resize_state *st, const cpu_tens
     }
     int64_t total = 1;
     for (int d = 0; d < r; d++) {
-        if (!mul_ok(total, out[d], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, out[d], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
         if (out[d] > 0 && x->dims[d] == 0)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "cannot resize an empty dim %d to %lld", d, (long long)out[d]);
     }

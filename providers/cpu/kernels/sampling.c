@@ -6,7 +6,7 @@
  *
  * Floating-point kernels run one templated body per working type W (float,
  * or double for double and the wide integer dtypes); other dtypes are
- * widened to W first and narrowed at the end (integers rounded half to even
+ * widened to W first and narrowed at the end (integers truncated, as a cast,
  * and saturated). Semantics follow the ONNX spec and its reference
  * implementation (onnx/reference/ops): notes at each op.
  */
@@ -20,13 +20,6 @@
 /* Bound on strides, dilations, pads and kernel sizes. */
 #define SP_ATTR_MAX ((int64_t)1 << 40)
 
-static bool mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
-static bool add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
-
-static bool sp_float_dtype(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
 
 static bool sp_numeric_dtype(int32_t dt) {
     switch (dt) {
@@ -34,7 +27,7 @@ static bool sp_numeric_dtype(int32_t dt) {
     case PRISM_DTYPE_INT32: case PRISM_DTYPE_UINT32: case PRISM_DTYPE_INT64: case PRISM_DTYPE_UINT64:
         return true;
     default:
-        return sp_float_dtype(dt);
+        return cpu_dtype_is_float(dt);
     }
 }
 
@@ -46,7 +39,7 @@ static bool sp_wide(int32_t dt) {
 
 static bool sp_supports_float(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || sp_float_dtype(dt);
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static bool sp_supports_numeric(const cpu_node *node) {
@@ -58,27 +51,20 @@ static void sp_release(void *state) { free(state); }
 
 /* Element i of a numeric tensor as double. */
 static double sp_get(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_UINT64: return (double)((const uint64_t *)t->data)[i];
-    default: return (double)cpu_tensor_int(t, i);
-    }
+    if (cpu_dtype_is_float(t->dtype)) return cpu_tensor_get_f64(t, i);
+    if (t->dtype == PRISM_DTYPE_UINT64) return (double)((const uint64_t *)t->data)[i];
+    return (double)cpu_tensor_int(t, i);
 }
 
-/* Stores v into element i of a numeric tensor (integers: round half to even,
- * saturate). */
+/* Stores v into element i of a numeric tensor. Integers are cast as C and
+ * the reference do (truncated toward zero), saturated instead of undefined
+ * when out of range (GridSample is the only op here with integer outputs). */
 static void sp_set(cpu_tensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; return;
-    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; return;
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); return;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); return;
-    default: break;
+    if (cpu_dtype_is_float(t->dtype)) {
+        cpu_tensor_set_f64(t, i, v);
+        return;
     }
-    double r = nearbyint(v);
+    double r = trunc(v);
 #define SP_SAT(E, T, LO, HI)                                                                  \
     case E:                                                                                   \
         ((T *)t->data)[i] = !(r > (double)(LO)) ? (T)(LO) : r >= (double)(HI) ? (T)(HI) : (T)r; \
@@ -199,7 +185,7 @@ static prism_status gs_prepare(cpu_ctx *ctx, const cpu_node *node, void **state)
 
 typedef struct gs_geom {
     const gs_state *st;
-    int sp;
+    int sp, combos; /* combos: most taps per output element */
     int64_t n, c, in[SP_MAX], in_plane, out_plane;
     int64_t istride[SP_MAX];
 } gs_geom;
@@ -280,6 +266,30 @@ static int gs_dim_taps(const gs_geom *g, int d, double v, int64_t *off, double *
     return n;
 }
 
+/* The taps of one output element over all dims combined (the grid's last
+ * axis lists the dims in reverse order): offsets in the plane and weights;
+ * returns the count (taps reading zero padding are left out). */
+static int gs_combos(const gs_geom *g, const float *gp, int64_t *off, double *wt) {
+    int count = 1;
+    off[0] = 0;
+    wt[0] = 1;
+    for (int d = 0; d < g->sp && count > 0; d++) {
+        int64_t o[4];
+        double w[4];
+        int k = gs_dim_taps(g, d, (double)gp[g->sp - 1 - d], o, w);
+        for (int c = count - 1; c >= 0; c--)
+            for (int j = k - 1; j >= 0; j--) {
+                off[c * k + j] = off[c] + o[j];
+                wt[c * k + j] = wt[c] * w[j];
+            }
+        count *= k;
+    }
+    return count;
+}
+
+#define GS_BLOCK 64        /* output positions per task item */
+#define GS_BLOCK_COMBOS 16 /* most taps per position for the blocked path */
+
 #define GS_DEFINE(W)                                                                                 \
     typedef struct gs_arg_##W {                                                                      \
         const gs_geom *g;                                                                            \
@@ -288,38 +298,58 @@ static int gs_dim_taps(const gs_geom *g, int d, double v, int64_t *off, double *
         W *y;                                                                                        \
     } gs_arg_##W;                                                                                    \
                                                                                                      \
-    /* Items are (image, output position); each computes its taps once and   \
-     * applies them to every channel. */                                     \
+    /* Items are (image, block of output positions): the taps of the block  \
+     * are computed once, then applied plane by plane (so each channel's    \
+     * plane stays in cache and the output is written in order). */         \
     static void gs_run_##W(void *argp, int64_t i0, int64_t i1) {                                     \
         const gs_arg_##W *a = argp;                                                                  \
         const gs_geom *g = a->g;                                                                     \
-        int64_t off[GS_MAX_COMBOS];                                                                  \
-        double wt[GS_MAX_COMBOS];                                                                    \
+        const int64_t nb = (g->out_plane + GS_BLOCK - 1) / GS_BLOCK;                                 \
         for (int64_t it = i0; it < i1; it++) {                                                       \
-            const int64_t n = it / g->out_plane, p = it % g->out_plane;                              \
-            const float *gp = a->grid + it * g->sp;                                                  \
-            /* Combine the taps of every dim (grid's last axis is in reverse dim order). */          \
-            int count = 1;                                                                           \
-            off[0] = 0;                                                                              \
-            wt[0] = 1;                                                                               \
-            for (int d = 0; d < g->sp && count > 0; d++) {                                           \
-                int64_t o[4];                                                                        \
-                double w[4];                                                                         \
-                int k = gs_dim_taps(g, d, (double)gp[g->sp - 1 - d], o, w);                          \
-                for (int c = count - 1; c >= 0; c--)                                                 \
-                    for (int j = k - 1; j >= 0; j--) {                                               \
-                        off[c * k + j] = off[c] + o[j];                                              \
-                        wt[c * k + j] = wt[c] * w[j];                                                \
-                    }                                                                                \
-                count *= k;                                                                          \
-            }                                                                                        \
+            const int64_t n = it / nb, p0 = it % nb * GS_BLOCK;                                      \
+            const int64_t p1 = p0 + GS_BLOCK < g->out_plane ? p0 + GS_BLOCK : g->out_plane;          \
             const W *xn = a->x + n * g->c * g->in_plane;                                             \
-            W *yn = a->y + n * g->c * g->out_plane + p;                                              \
-            for (int64_t c = 0; c < g->c; c++) {                                                     \
-                const W *xc = xn + c * g->in_plane;                                                  \
-                double acc = 0;                                                                      \
-                for (int j = 0; j < count; j++) acc += wt[j] * (double)xc[off[j]];                   \
-                yn[c * g->out_plane] = (W)acc;                                                       \
+            W *yn = a->y + n * g->c * g->out_plane;                                                  \
+            const float *gn = a->grid + n * g->out_plane * g->sp;                                    \
+            if (g->combos <= GS_BLOCK_COMBOS) {                                                      \
+                int64_t off[GS_BLOCK][GS_BLOCK_COMBOS];                                              \
+                W ww[GS_BLOCK][GS_BLOCK_COMBOS];                                                     \
+                int cnt[GS_BLOCK];                                                                   \
+                for (int64_t p = p0; p < p1; p++) {                                                  \
+                    double wt[GS_BLOCK_COMBOS];                                                      \
+                    int q = (int)(p - p0);                                                           \
+                    cnt[q] = gs_combos(g, gn + p * g->sp, off[q], wt);                               \
+                    for (int j = 0; j < cnt[q]; j++) ww[q][j] = (W)wt[j];                            \
+                }                                                                                    \
+                for (int64_t c = 0; c < g->c; c++) {                                                 \
+                    const W *xc = xn + c * g->in_plane;                                              \
+                    W *yc = yn + c * g->out_plane;                                                   \
+                    for (int64_t p = p0; p < p1; p++) {                                              \
+                        const int q = (int)(p - p0);                                                 \
+                        const int64_t *o = off[q];                                                   \
+                        const W *w = ww[q];                                                          \
+                        W acc;                                                                       \
+                        if (cnt[q] == 4) {                                                           \
+                            acc = w[0] * xc[o[0]] + w[1] * xc[o[1]] + w[2] * xc[o[2]] + w[3] * xc[o[3]]; \
+                        } else {                                                                     \
+                            acc = 0;                                                                 \
+                            for (int j = 0; j < cnt[q]; j++) acc += w[j] * xc[o[j]];                 \
+                        }                                                                            \
+                        yc[p] = acc;                                                                 \
+                    }                                                                                \
+                }                                                                                    \
+                continue;                                                                            \
+            }                                                                                        \
+            for (int64_t p = p0; p < p1; p++) {                                                      \
+                int64_t off[GS_MAX_COMBOS];                                                          \
+                double wt[GS_MAX_COMBOS];                                                            \
+                const int count = gs_combos(g, gn + p * g->sp, off, wt);                             \
+                for (int64_t c = 0; c < g->c; c++) {                                                 \
+                    const W *xc = xn + c * g->in_plane;                                              \
+                    double acc = 0;                                                                  \
+                    for (int j = 0; j < count; j++) acc += wt[j] * (double)xc[off[j]];               \
+                    yn[c * g->out_plane + p] = (W)acc;                                               \
+                }                                                                                    \
             }                                                                                        \
         }                                                                                            \
     }
@@ -329,7 +359,7 @@ GS_DEFINE(double)
 
 static bool gs_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0), gt = cpu_node_input_dtype(node, 1);
-    return (dt <= 0 || sp_numeric_dtype(dt)) && (gt <= 0 || sp_float_dtype(gt));
+    return (dt <= 0 || sp_numeric_dtype(dt)) && (gt <= 0 || cpu_dtype_is_float(gt));
 }
 
 static prism_status gs_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -339,7 +369,7 @@ static prism_status gs_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     const cpu_tensor *x = in[0], *grid = in[1];
     if (!sp_numeric_dtype(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GridSample does not support dtype %s", cpu_dtype_name(x->dtype));
-    if (!sp_float_dtype(grid->dtype)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "grid must be a floating-point tensor");
+    if (!cpu_dtype_is_float(grid->dtype)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "grid must be a floating-point tensor");
     if (x->rank < 3 || (cpu_node_opset(node) < 20 && x->rank != 4))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X has rank %d; GridSample-%lld needs %s", x->rank,
                         (long long)cpu_node_opset(node), cpu_node_opset(node) < 20 ? "rank 4" : "rank >= 3");
@@ -352,7 +382,7 @@ static prism_status gs_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     if (sp > 10 || combos > GS_MAX_COMBOS)
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GridSample with this mode supports at most %d spatial dims",
                         st->mode == GS_CUBIC ? 5 : 10);
-    gs_geom g = {.st = st, .sp = sp, .n = x->dims[0], .c = x->dims[1]};
+    gs_geom g = {.st = st, .sp = sp, .combos = combos, .n = x->dims[0], .c = x->dims[1]};
     int64_t yd[CPU_MAX_RANK];
     yd[0] = x->dims[0];
     yd[1] = x->dims[1];
@@ -379,10 +409,10 @@ static prism_status gs_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
         rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     } else if (wide) {
         gs_arg_double arg = {&g, xw, gf, yw};
-        cpu_parallel_for(ctx, g.n * g.out_plane, gs_run_double, &arg);
+        cpu_parallel_for(ctx, g.n * ((g.out_plane + GS_BLOCK - 1) / GS_BLOCK), gs_run_double, &arg);
     } else {
         gs_arg_float arg = {&g, xw, gf, yw};
-        cpu_parallel_for(ctx, g.n * g.out_plane, gs_run_float, &arg);
+        cpu_parallel_for(ctx, g.n * ((g.out_plane + GS_BLOCK - 1) / GS_BLOCK), gs_run_float, &arg);
     }
     if (!rc) sp_finish(y, yw, wide);
     else if (yw != y->data) free(yw);
@@ -446,7 +476,7 @@ static prism_status ag_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     (void)node;
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "AffineGrid needs theta and size");
     const cpu_tensor *theta = in[0], *size = in[1];
-    if (!sp_float_dtype(theta->dtype))
+    if (!cpu_dtype_is_float(theta->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "AffineGrid does not support dtype %s",
                         cpu_dtype_name(theta->dtype));
     if (size->rank != 1 || (size->count != 4 && size->count != 5) ||
@@ -467,7 +497,7 @@ static prism_status ag_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     yd[r + 1] = r;
     int64_t total = r;
     for (int i = 0; i <= r; i++)
-        if (!mul_ok(total, yd[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, yd[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, theta->dtype, r + 2, yd, &y);
     if (rc || y->count == 0) return rc;
@@ -568,7 +598,7 @@ typedef struct ra_arg {
     const void *xw;
     void *yw;
     bool wide;
-    int64_t c, h, w;
+    int64_t c, h, w, chunks;
 } ra_arg;
 
 #define RA_DEFINE(W)                                                                                  \
@@ -608,11 +638,72 @@ typedef struct ra_arg {
 RA_DEFINE(float)
 RA_DEFINE(double)
 
+#define RA_TAB 256 /* most samples per bin for the tabulated path */
+
+#define RA_BLOCK_DEFINE(W)                                                                            \
+    /* RoI r, channels [c0, c1): each bin's samples (four weighted corners    \
+     * each) are tabulated once and applied to every channel. */              \
+    static void ra_block_##W(const ra_arg *a, int64_t r, int64_t c0, int64_t c1) {                    \
+        const ra_state *st = a->st;                                                                   \
+        const ra_roi *ro = &a->rois[r];                                                               \
+        const int64_t ns = ro->gh * ro->gw, count = ns > 1 ? ns : 1, plane = a->h * a->w;             \
+        if (ns > RA_TAB) {                                                                            \
+            for (int64_t c = c0; c < c1; c++) ra_compute_##W(a, r, c);                                \
+            return;                                                                                   \
+        }                                                                                             \
+        int64_t o[RA_TAB][4];                                                                         \
+        double w[RA_TAB][4];                                                                          \
+        for (int64_t ph = 0; ph < st->oh; ph++)                                                       \
+            for (int64_t pw = 0; pw < st->ow; pw++) {                                                 \
+                int64_t s = 0;                                                                        \
+                for (int64_t iy = 0; iy < ro->gh; iy++) {                                             \
+                    const ra_tap *ty = &a->ty[ro->ty + ph * ro->gh + iy];                             \
+                    for (int64_t ix = 0; ix < ro->gw; ix++, s++) {                                    \
+                        const ra_tap *tx = &a->tx[ro->tx + pw * ro->gw + ix];                         \
+                        if (!ty->valid || !tx->valid) {                                               \
+                            memset(o[s], 0, sizeof o[s]);                                             \
+                            w[s][0] = w[s][1] = w[s][2] = w[s][3] = 0;                                \
+                            continue;                                                                 \
+                        }                                                                             \
+                        o[s][0] = ty->lo * a->w + tx->lo;                                             \
+                        o[s][1] = ty->lo * a->w + tx->hi;                                             \
+                        o[s][2] = ty->hi * a->w + tx->lo;                                             \
+                        o[s][3] = ty->hi * a->w + tx->hi;                                             \
+                        w[s][0] = ty->wl * tx->wl;                                                    \
+                        w[s][1] = ty->wl * tx->wh;                                                    \
+                        w[s][2] = ty->wh * tx->wl;                                                    \
+                        w[s][3] = ty->wh * tx->wh;                                                    \
+                    }                                                                                 \
+                }                                                                                     \
+                for (int64_t c = c0; c < c1; c++) {                                                   \
+                    const W *xp = (const W *)a->xw + (ro->batch * a->c + c) * plane;                  \
+                    double acc = 0;                                                                   \
+                    for (int64_t k = 0; k < ns; k++) {                                                \
+                        const double v1 = w[k][0] * (double)xp[o[k][0]], v2 = w[k][1] * (double)xp[o[k][1]]; \
+                        const double v3 = w[k][2] * (double)xp[o[k][2]], v4 = w[k][3] * (double)xp[o[k][3]]; \
+                        if (!st->max_mode) {                                                          \
+                            acc += v1 + v2 + v3 + v4;                                                 \
+                        } else {                                                                      \
+                            const double v = fmax(fmax(v1, v2), fmax(v3, v4));                        \
+                            acc = k == 0 ? v : fmax(acc, v);                                          \
+                        }                                                                             \
+                    }                                                                                 \
+                    ((W *)a->yw)[((r * a->c + c) * st->oh + ph) * st->ow + pw] =                      \
+                        (W)(st->max_mode ? acc : acc / (double)count);                                \
+                }                                                                                     \
+            }                                                                                         \
+    }
+RA_BLOCK_DEFINE(float)
+RA_BLOCK_DEFINE(double)
+
+/* Items are (RoI, chunk of channels). */
 static void ra_items(void *argp, int64_t i0, int64_t i1) {
     const ra_arg *a = argp;
     for (int64_t it = i0; it < i1; it++) {
-        if (a->wide) ra_compute_double(a, it / a->c, it % a->c);
-        else ra_compute_float(a, it / a->c, it % a->c);
+        const int64_t r = it / a->chunks, k = it % a->chunks;
+        const int64_t c0 = a->c * k / a->chunks, c1 = a->c * (k + 1) / a->chunks;
+        if (a->wide) ra_block_double(a, r, c0, c1);
+        else ra_block_float(a, r, c0, c1);
     }
 }
 
@@ -623,17 +714,17 @@ static prism_status ra_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     if (n_in < 3 || !in[0] || !in[1] || !in[2])
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "RoiAlign needs X, rois and batch_indices");
     const cpu_tensor *x = in[0], *rois = in[1], *bi = in[2];
-    if (!sp_float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "RoiAlign does not support dtype %s", cpu_dtype_name(x->dtype));
     if (x->rank != 4) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank 4, got %d", x->rank);
-    if (rois->rank != 2 || rois->dims[1] != 4 || !sp_float_dtype(rois->dtype))
+    if (rois->rank != 2 || rois->dims[1] != 4 || !cpu_dtype_is_float(rois->dtype))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "rois must be a float tensor of shape (num_rois, 4)");
     const int64_t nr = rois->dims[0];
     if (bi->rank != 1 || bi->dims[0] != nr || (bi->dtype != PRISM_DTYPE_INT64 && bi->dtype != PRISM_DTYPE_INT32))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "batch_indices must be an int64 tensor of shape (%lld)", (long long)nr);
     const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], Wd = x->dims[3];
     int64_t yd[4] = {nr, C, st->oh, st->ow}, total;
-    if (!mul_ok(nr, C, &total) || !mul_ok(total, st->oh, &total) || !mul_ok(total, st->ow, &total))
+    if (!cpu_mul_ok(nr, C, &total) || !cpu_mul_ok(total, st->oh, &total) || !cpu_mul_ok(total, st->ow, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, 4, yd, &y);
@@ -706,8 +797,11 @@ static prism_status ra_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
         if (!xw || !yw) {
             rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
         } else {
-            ra_arg arg = {st, ro, ty, tx, x, xw, yw, wide, C, H, Wd};
-            cpu_parallel_for(ctx, nr * C, ra_items, &arg);
+            /* Enough items for every thread, but whole RoIs where possible. */
+            int64_t chunks = (2 * (int64_t)cpu_threads(ctx) + nr - 1) / nr;
+            if (chunks > C) chunks = C;
+            ra_arg arg = {st, ro, ty, tx, x, xw, yw, wide, C, H, Wd, chunks};
+            cpu_parallel_for(ctx, nr * chunks, ra_items, &arg);
             sp_finish(y, yw, wide);
             yw = NULL;
         }
@@ -808,14 +902,14 @@ static prism_status mrp_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     const mrp_state *st = state;
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "MaxRoiPool needs X and rois");
     const cpu_tensor *x = in[0], *rois = in[1];
-    if (!sp_float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "MaxRoiPool does not support dtype %s", cpu_dtype_name(x->dtype));
     if (x->rank != 4) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank 4, got %d", x->rank);
-    if (rois->rank != 2 || rois->dims[1] != 5 || !sp_float_dtype(rois->dtype))
+    if (rois->rank != 2 || rois->dims[1] != 5 || !cpu_dtype_is_float(rois->dtype))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "rois must be a float tensor of shape (num_rois, 5)");
     const int64_t nr = rois->dims[0], N = x->dims[0], C = x->dims[1];
     int64_t yd[4] = {nr, C, st->ph, st->pw}, total;
-    if (!mul_ok(nr, C, &total) || !mul_ok(total, st->ph, &total) || !mul_ok(total, st->pw, &total))
+    if (!cpu_mul_ok(nr, C, &total) || !cpu_mul_ok(total, st->ph, &total) || !cpu_mul_ok(total, st->pw, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, 4, yd, &y);
@@ -959,7 +1053,7 @@ static prism_status ccp_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     }
     int64_t total = 1;
     for (int d = 0; d < r; d++)
-        if (!mul_ok(total, yd[d], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, yd[d], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, r, yd, &y);
     if (rc || y->count == 0) return rc;
@@ -1062,7 +1156,7 @@ static prism_status lp_geometry(cpu_ctx *ctx, const lp_state *st, const cpu_tens
     memset(g, 0, sizeof *g);
     g->sp = sp;
     g->p = st->p;
-    if (!mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
+    if (!cpu_mul_ok(x->dims[0], x->dims[1], &g->planes)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X is too large");
     yd[0] = x->dims[0];
     yd[1] = x->dims[1];
     int64_t total = g->planes, stride = 1;
@@ -1071,7 +1165,7 @@ static prism_status lp_geometry(cpu_ctx *ctx, const lp_state *st, const cpu_tens
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
         int64_t dk, out;
-        if (!mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk) || in > SP_ATTR_MAX)
+        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk) || in > SP_ATTR_MAX)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
         if (st->auto_pad == SP_PAD_SAME_UPPER || st->auto_pad == SP_PAD_SAME_LOWER) {
             out = in / s + (in % s != 0);
@@ -1099,7 +1193,7 @@ static prism_status lp_geometry(cpu_ctx *ctx, const lp_state *st, const cpu_tens
         g->d[i] = d;
         g->pb[i] = pb;
         yd[2 + i] = out;
-        if (!mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, out, &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     }
     for (int i = sp - 1; i >= 0; i--) {
         g->istride[i] = stride;
@@ -1177,7 +1271,7 @@ static prism_status lp_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     const lp_state *st = state;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "missing input X");
     const cpu_tensor *x = in[0];
-    if (!sp_float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "LpPool does not support dtype %s", cpu_dtype_name(x->dtype));
     lp_geom g;
     int64_t yd[CPU_MAX_RANK];
@@ -1265,8 +1359,8 @@ static prism_status mu_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
         int64_t s = st->n_strides ? st->strides[i] : 1;
         int64_t pads = st->n_pads ? st->pads[i] + st->pads[i + sp] : 0;
         int64_t v;
-        if (x->dims[2 + i] > SP_ATTR_MAX || !mul_ok(x->dims[2 + i] > 0 ? x->dims[2 + i] - 1 : 0, s, &v) ||
-            !add_ok(v, st->kshape[i] - pads, &v))
+        if (x->dims[2 + i] > SP_ATTR_MAX || !cpu_mul_ok(x->dims[2 + i] > 0 ? x->dims[2 + i] - 1 : 0, s, &v) ||
+            !cpu_add_ok(v, st->kshape[i] - pads, &v))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
         if (x->dims[2 + i] == 0) v = 0;
         if (v < 0) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "pads exceed the unpooled size in dim %d", i);
@@ -1285,7 +1379,7 @@ static prism_status mu_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     }
     int64_t n_inf = 1, total = 1;
     for (int i = 0; i < r; i++)
-        if (!mul_ok(n_inf, inf[i], &n_inf) || !mul_ok(total, yd[i], &total))
+        if (!cpu_mul_ok(n_inf, inf[i], &n_inf) || !cpu_mul_ok(total, yd[i], &total))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, r, yd, &y);
@@ -1390,7 +1484,7 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
     g->og = st->offset_group;
     g->cg = w->dims[1];
     int64_t cexp;
-    if (!mul_ok(g->cg, g->group, &cexp) || cexp != g->c || g->m % g->group)
+    if (!cpu_mul_ok(g->cg, g->group, &cexp) || cexp != g->c || g->m % g->group)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X has %lld channels, W is (%lld, %lld, ...) and group is %lld",
                         (long long)g->c, (long long)g->m, (long long)g->cg, (long long)g->group);
     if (g->c % g->og)
@@ -1408,7 +1502,7 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
         int64_t dk;
-        if (k < 1 || k > SP_ATTR_MAX || in > SP_ATTR_MAX || !mul_ok(k - 1, d, &dk) || !add_ok(dk, 1, &dk))
+        if (k < 1 || k > SP_ATTR_MAX || in > SP_ATTR_MAX || !cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "kernel or input dims out of range");
         int64_t padded = in + pb + pe;
         if (padded < dk) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel is larger than the padded input");
@@ -1419,7 +1513,7 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
         g->d[i] = d;
         g->pb[i] = pb;
         yd[2 + i] = g->out[i];
-        if (!mul_ok(total, g->out[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
+        if (!cpu_mul_ok(total, g->out[i], &total)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
     }
     for (int i = sp - 1; i >= 0; i--) {
         g->istride[i] = stride;
@@ -1428,10 +1522,10 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
     g->in_plane = stride;
     g->out_plane = cpu_shape_count(sp, yd + 2);
     g->ksize = cpu_shape_count(sp, w->dims + 2);
-    if (!mul_ok(g->cg, g->ksize, &g->kc) || !mul_ok(total, g->n * g->m, &total))
+    if (!cpu_mul_ok(g->cg, g->ksize, &g->kc) || !cpu_mul_ok(total, g->n * g->m, &total))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "sizes overflow");
     int64_t och;
-    if (!mul_ok(g->og * g->ksize, sp, &och) || !dc_same_dims(off, g->n, och, g))
+    if (!cpu_mul_ok(g->og * g->ksize, sp, &och) || !dc_same_dims(off, g->n, och, g))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "offset must have shape (N, offset_group*prod(kernel)*%d, out dims...)",
                         sp);
     if (mask && !dc_same_dims(mask, g->n, g->og * g->ksize, g))
@@ -1474,6 +1568,37 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
                 oc[i] = prem % g->out[i];                                                             \
                 prem /= g->out[i];                                                                    \
             }                                                                                         \
+            if (sp == 2) {                                                                            \
+                /* The common 2-D case: bilinear, zero outside X. */                                  \
+                const int64_t H = g->in[0], Wd = g->in[1], OW = g->out[1];                            \
+                const double bh = (double)(kc[0] * g->d[0] - g->pb[0]);                               \
+                const double bw = (double)(kc[1] * g->d[1] - g->pb[1]);                               \
+                int64_t oh = oc[0], ow = oc[1];                                                       \
+                for (int64_t q = 0; q < a->pt; q++) {                                                 \
+                    const int64_t p = a->p0 + q;                                                      \
+                    const double h = sp_sane((double)(oh * g->s[0]) + bh + (double)offk[p]);          \
+                    const double w = sp_sane((double)(ow * g->s[1]) + bw + (double)offk[g->out_plane + p]); \
+                    const double fh = floor(h), fw = floor(w);                                        \
+                    const int64_t h0 = (int64_t)fh, w0 = (int64_t)fw;                                 \
+                    double v = 0;                                                                     \
+                    if (h0 >= -1 && h0 < H && w0 >= -1 && w0 < Wd) {                                  \
+                        const double lh = h - fh, lw = w - fw;                                        \
+                        const bool r0 = h0 >= 0, r1 = h0 + 1 < H, c0 = w0 >= 0, c1 = w0 + 1 < Wd;     \
+                        const int64_t base = h0 * Wd + w0;                                            \
+                        if (r0 && c0) v += (1 - lh) * (1 - lw) * (double)xc[base];                    \
+                        if (r0 && c1) v += (1 - lh) * lw * (double)xc[base + 1];                      \
+                        if (r1 && c0) v += lh * (1 - lw) * (double)xc[base + Wd];                     \
+                        if (r1 && c1) v += lh * lw * (double)xc[base + Wd + 1];                       \
+                    }                                                                                 \
+                    if (mk) v *= (double)mk[p];                                                       \
+                    cr[q] = (W)v;                                                                     \
+                    if (++ow == OW) {                                                                 \
+                        ow = 0;                                                                       \
+                        oh++;                                                                         \
+                    }                                                                                 \
+                }                                                                                     \
+                continue;                                                                             \
+            }                                                                                         \
             for (int64_t q = 0; q < a->pt; q++) {                                                     \
                 const int64_t p = a->p0 + q;                                                          \
                 int64_t lo[SP_MAX];                                                                   \
@@ -1515,6 +1640,70 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
         }                                                                                             \
     }                                                                                                 \
                                                                                                       \
+    /* The 2-D sampling table: per (offset group, kernel tap, position) the \
+     * four corners (offset in the plane, weight with the mask folded in;  \
+     * weight 0 outside X), shared by the offset group's channels. */       \
+    typedef struct dc_tap_##W {                                                                       \
+        int64_t o[4];                                                                                 \
+        W w[4];                                                                                       \
+    } dc_tap_##W;                                                                                     \
+                                                                                                      \
+    typedef struct dc_tab_arg_##W {                                                                   \
+        const dc_geom *g;                                                                             \
+        const W *off, *mask; /* this image */                                                         \
+        dc_tap_##W *tab;                                                                              \
+        const W *x; /* this image, for the column pass */                                             \
+        W *col;                                                                                       \
+        int64_t gr, p0, pt;                                                                           \
+    } dc_tab_arg_##W;                                                                                 \
+                                                                                                      \
+    static void dc_tab_rows_##W(void *argp, int64_t r0, int64_t r1) {                                 \
+        const dc_tab_arg_##W *a = argp;                                                               \
+        const dc_geom *g = a->g;                                                                      \
+        const int64_t H = g->in[0], Wd = g->in[1], OW = g->out[1], P = g->out_plane;                  \
+        for (int64_t r = r0; r < r1; r++) {                                                           \
+            const int64_t kk = r % g->ksize, kh = kk / g->k[1], kw = kk % g->k[1];                    \
+            const W *offk = a->off + r * 2 * P;                                                       \
+            const W *mk = a->mask ? a->mask + r * P : NULL;                                           \
+            dc_tap_##W *t = a->tab + r * a->pt;                                                       \
+            const double bh = (double)(kh * g->d[0] - g->pb[0]), bw = (double)(kw * g->d[1] - g->pb[1]); \
+            int64_t oh = a->p0 / OW, ow = a->p0 % OW;                                                 \
+            for (int64_t q = 0; q < a->pt; q++, t++) {                                                \
+                const int64_t p = a->p0 + q;                                                          \
+                const double h = sp_sane((double)(oh * g->s[0]) + bh + (double)offk[p]);              \
+                const double w = sp_sane((double)(ow * g->s[1]) + bw + (double)offk[P + p]);          \
+                const double fh = floor(h), fw = floor(w), lh = h - fh, lw = w - fw;                  \
+                const int64_t h0 = (int64_t)fh, w0 = (int64_t)fw;                                     \
+                const double m = mk ? (double)mk[p] : 1.0;                                            \
+                const double wt[4] = {(1 - lh) * (1 - lw), (1 - lh) * lw, lh * (1 - lw), lh * lw};    \
+                for (int c = 0; c < 4; c++) {                                                         \
+                    const int64_t hh = h0 + (c >> 1), ww = w0 + (c & 1);                              \
+                    const bool in = hh >= 0 && hh < H && ww >= 0 && ww < Wd;                          \
+                    t->o[c] = in ? hh * Wd + ww : 0;                                                  \
+                    t->w[c] = in ? (W)(wt[c] * m) : (W)0;                                             \
+                }                                                                                     \
+                if (++ow == OW) {                                                                     \
+                    ow = 0;                                                                           \
+                    oh++;                                                                             \
+                }                                                                                     \
+            }                                                                                         \
+        }                                                                                             \
+    }                                                                                                 \
+                                                                                                      \
+    static void dc_col_tab_##W(void *argp, int64_t r0, int64_t r1) {                                  \
+        const dc_tab_arg_##W *a = argp;                                                               \
+        const dc_geom *g = a->g;                                                                      \
+        for (int64_t r = r0; r < r1; r++) {                                                           \
+            const int64_t c = r / g->ksize, kk = r % g->ksize, cabs = a->gr * g->cg + c;              \
+            const W *xc = a->x + cabs * g->in_plane;                                                  \
+            const dc_tap_##W *t = a->tab + (cabs / g->cog * g->ksize + kk) * a->pt;                   \
+            W *cr = a->col + r * a->pt;                                                               \
+            for (int64_t q = 0; q < a->pt; q++, t++)                                                  \
+                cr[q] = t->w[0] * xc[t->o[0]] + t->w[1] * xc[t->o[1]] + t->w[2] * xc[t->o[2]] +       \
+                        t->w[3] * xc[t->o[3]];                                                        \
+        }                                                                                             \
+    }                                                                                                 \
+                                                                                                      \
     static prism_status dc_compute_##W(cpu_ctx *ctx, const dc_geom *g, const W *x, const W *w, const W *off, \
                                        const W *b, const W *mask, W *y) {                             \
         const int64_t P = g->out_plane;                                                               \
@@ -1531,19 +1720,41 @@ static prism_status dc_geometry(cpu_ctx *ctx, const dc_state *st, const cpu_tens
         if (tile > INT32_MAX) tile = INT32_MAX;                                                       \
         int64_t nbytes;                                                                               \
         W *col;                                                                                       \
-        if (!mul_ok(row_bytes, tile, &nbytes) || (uint64_t)nbytes > SIZE_MAX || !(col = malloc((size_t)nbytes))) \
+        if (!cpu_mul_ok(row_bytes, tile, &nbytes) || (uint64_t)nbytes > SIZE_MAX || !(col = malloc((size_t)nbytes))) \
             return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory for the column buffer");     \
         const int64_t off_img = g->og * g->ksize * g->sp * P, mask_img = g->og * g->ksize * P;        \
+        /* Channels sharing an offset group share the sampling pattern: in 2-D \
+         * with several channels per group it is tabulated once per tile. */  \
+        dc_tap_##W *tab = NULL;                                                                       \
+        if (g->sp == 2 && g->cog >= 8) {                                                              \
+            int64_t n_tab;                                                                            \
+            if (cpu_mul_ok(g->og * g->ksize, tile, &n_tab) && (uint64_t)n_tab < SIZE_MAX / sizeof *tab)   \
+                tab = malloc((size_t)n_tab * sizeof *tab);                                            \
+            if (!tab) {                                                                               \
+                free(col);                                                                            \
+                return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory for the sampling table");\
+            }                                                                                         \
+        }                                                                                             \
         for (int64_t n = 0; n < g->n; n++)                                                            \
-            for (int64_t gr = 0; gr < g->group; gr++)                                                 \
-                for (int64_t p0 = 0; p0 < P; p0 += tile) {                                            \
-                    const int64_t pt = p0 + tile < P ? tile : P - p0;                                 \
-                    dc_col_arg_##W arg = {g, x + n * g->c * g->in_plane, off + n * off_img,           \
-                                          mask ? mask + n * mask_img : NULL, col, gr, p0, pt};        \
-                    cpu_parallel_for(ctx, g->kc, dc_col_rows_##W, &arg);                              \
+            for (int64_t p0 = 0; p0 < P; p0 += tile) {                                                \
+                const int64_t pt = p0 + tile < P ? tile : P - p0;                                     \
+                const W *xn = x + n * g->c * g->in_plane, *offn = off + n * off_img;                  \
+                const W *maskn = mask ? mask + n * mask_img : NULL;                                   \
+                dc_tab_arg_##W targ = {g, offn, maskn, tab, xn, col, 0, p0, pt};                      \
+                if (tab) cpu_parallel_for(ctx, g->og * g->ksize, dc_tab_rows_##W, &targ);             \
+                for (int64_t gr = 0; gr < g->group; gr++) {                                           \
+                    if (tab) {                                                                        \
+                        targ.gr = gr;                                                                 \
+                        cpu_parallel_for(ctx, g->kc, dc_col_tab_##W, &targ);                          \
+                    } else {                                                                          \
+                        dc_col_arg_##W arg = {g, xn, offn, maskn, col, gr, p0, pt};                   \
+                        cpu_parallel_for(ctx, g->kc, dc_col_rows_##W, &arg);                          \
+                    }                                                                                 \
                     dc_gemm_##W(ctx, g->mg, pt, g->kc, w + gr * g->mg * g->kc, g->kc, col, pt,        \
                                 y + (n * g->m + gr * g->mg) * P + p0, P);                             \
                 }                                                                                     \
+            }                                                                                         \
+        free(tab);                                                                                    \
         free(col);                                                                                    \
         return PRISM_OK;                                                                              \
     }
@@ -1589,7 +1800,7 @@ static prism_status dc_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     const cpu_tensor *x = in[0], *w = in[1], *off = in[2];
     const cpu_tensor *b = n_in > 3 ? in[3] : NULL, *mask = n_in > 4 ? in[4] : NULL;
     const int32_t dt = x->dtype;
-    if (!sp_float_dtype(dt))
+    if (!cpu_dtype_is_float(dt))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "DeformConv does not support dtype %s", cpu_dtype_name(dt));
     if (w->dtype != dt || off->dtype != dt || (b && b->dtype != dt) || (mask && mask->dtype != dt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W, offset, B and mask must have X's dtype");
