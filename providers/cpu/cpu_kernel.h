@@ -172,6 +172,23 @@ bool cpu_dtype_is_float(int32_t dtype);
 double cpu_tensor_get_f64(const cpu_tensor *t, int64_t i);
 void cpu_tensor_set_f64(cpu_tensor *t, int64_t i, double v);
 
+/* ---- helpers shared by several kernel files ---------------------------- */
+
+/* Largest element count a kernel allocates: keeps count * element size
+ * (<= 16 bytes) and index arithmetic far from overflowing size_t/int64. */
+#define CPU_MAX_ALLOC_COUNT (INT64_MAX / 64)
+/* Product of dims with sign and overflow checks (limit CPU_MAX_ALLOC_COUNT). */
+bool cpu_count_checked(int32_t rank, const int64_t *dims, int64_t *out);
+/* Replace the borrowed string pointers just copied into a STRING output by
+ * private copies (the output owns its strings); no-op for other dtypes. On
+ * failure the rest are cleared so nobody frees a string it does not own. */
+prism_status cpu_own_strings(cpu_ctx *ctx, cpu_tensor *out);
+/* Integer list from a 1-D (or scalar) INT32/INT64 tensor, at most cap values.
+ * types names the accepted dtypes in the error message. */
+prism_status cpu_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, const char *types, int64_t *out,
+                          size_t cap, size_t *n);
+/* cpu_tensor_load_f64 / cpu_store_f64_sat: inline, at the end of this file. */
+
 /* float16 / bfloat16 conversions (round to nearest even). */
 float cpu_half_to_float(uint16_t h);
 uint16_t cpu_float_to_half(float f);
@@ -185,5 +202,43 @@ uint16_t cpu_float_to_bf16(float f);
     X(PRISM_DTYPE_INT64, int64_t) X(PRISM_DTYPE_UINT8, uint8_t) X(PRISM_DTYPE_UINT16, uint16_t) \
     X(PRISM_DTYPE_UINT32, uint32_t) X(PRISM_DTYPE_UINT64, uint64_t)
 #define CPU_FOR_NUMERIC_TYPES(X) CPU_FOR_FLOAT_TYPES(X) CPU_FOR_INT_TYPES(X)
+
+/* Element i of any numeric tensor as a double: the four float dtypes
+ * converted, every other dtype through cpu_tensor_int. */
+static inline double cpu_tensor_load_f64(const cpu_tensor *t, int64_t i) {
+    switch (t->dtype) {
+    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
+    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
+    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
+    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
+    default: return (double)cpu_tensor_int(t, i);
+    }
+}
+
+/* Store v into the element at p of dtype dt: floats round, integers
+ * truncate and saturate (NaN -> 0), bool is v != 0. False for other dtypes
+ * (nothing is written). */
+static inline bool cpu_store_f64_sat(void *p, int32_t dt, double v) {
+#define CPU_STORE_F(E, T) \
+    case E: *(T *)p = (T)v; return true;
+#define CPU_STORE_I(E, T)                                                                          \
+    case E: {                                                                                      \
+        const bool sgn = (T)~(T)0 < (T)1;                                                          \
+        const T hi = sgn ? (T)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) : (T) ~(T)0;              \
+        const T lo = sgn ? (T)(-hi - 1) : (T)0;                                                    \
+        *(T *)p = v != v ? (T)0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (T)v;              \
+        return true;                                                                               \
+    }
+    switch (dt) {
+        CPU_FOR_FLOAT_TYPES(CPU_STORE_F)
+        CPU_FOR_INT_TYPES(CPU_STORE_I)
+    case PRISM_DTYPE_BOOL: *(uint8_t *)p = v != 0; return true;
+    case PRISM_DTYPE_FLOAT16: *(uint16_t *)p = cpu_float_to_half((float)v); return true;
+    case PRISM_DTYPE_BFLOAT16: *(uint16_t *)p = cpu_float_to_bf16((float)v); return true;
+    default: return false;
+    }
+#undef CPU_STORE_F
+#undef CPU_STORE_I
+}
 
 #endif /* PRISM_CPU_KERNEL_H */

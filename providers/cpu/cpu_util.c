@@ -1,5 +1,6 @@
 /* cpu_util.c — dtype facts, shapes, broadcasting, float16/bfloat16. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_internal.h"
@@ -146,3 +147,48 @@ void cpu_tensor_set_f64(cpu_tensor *t, int64_t i, double v) {
     default: break;
     }
 }
+
+bool cpu_count_checked(int32_t rank, const int64_t *dims, int64_t *out) {
+    int64_t n = 1;
+    for (int32_t i = 0; i < rank; i++) {
+        if (dims[i] < 0)
+            return false;
+        if (dims[i] != 0 && n > CPU_MAX_ALLOC_COUNT / dims[i])
+            return false;
+        n *= dims[i];
+    }
+    *out = n;
+    return true;
+}
+
+prism_status cpu_own_strings(cpu_ctx *ctx, cpu_tensor *out) {
+    if (out->dtype != PRISM_DTYPE_STRING)
+        return PRISM_OK;
+    char **s = (char **)out->data;
+    for (int64_t i = 0; i < out->count; i++) {
+        char *d = strdup(s[i] ? s[i] : "");
+        if (!d) {
+            for (int64_t j = i; j < out->count; j++)
+                s[j] = NULL;
+            return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory copying strings");
+        }
+        s[i] = d;
+    }
+    return PRISM_OK;
+}
+
+prism_status cpu_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, const char *types, int64_t *out,
+                          size_t cap, size_t *n) {
+    if (t->rank > 1)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D tensor, got rank %d", what, (int)t->rank);
+    if (t->dtype != PRISM_DTYPE_INT64 && t->dtype != PRISM_DTYPE_INT32)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be %s (got %s)", what, types, cpu_dtype_name(t->dtype));
+    if (t->count > (int64_t)cap)
+        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s has %lld values; at most %zu are supported", what,
+                        (long long)t->count, cap);
+    for (int64_t i = 0; i < t->count; i++)
+        out[i] = cpu_tensor_int(t, i);
+    *n = (size_t)t->count;
+    return PRISM_OK;
+}
+

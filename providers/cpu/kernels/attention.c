@@ -50,16 +50,6 @@ static bool int_dtype(int32_t dt) {
     }
 }
 
-static double get_f(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return (double)cpu_tensor_int(t, i);
-    }
-}
-
 static void set_f(cpu_tensor *t, int64_t i, double v) {
     switch (t->dtype) {
     case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
@@ -86,7 +76,7 @@ static double round_to(double v, int32_t dt) {
         if (t->dtype == DT)                                                                          \
             memcpy(dst, (const T *)t->data + off, (size_t)n * sizeof(T));                            \
         else                                                                                         \
-            for (int64_t i = 0; i < n; i++) dst[i] = (T)get_f(t, off + i);                           \
+            for (int64_t i = 0; i < n; i++) dst[i] = (T)cpu_tensor_load_f64(t, off + i);             \
     }                                                                                                \
     static void store_##T(cpu_tensor *t, int64_t off, const T *src, int64_t n) {                     \
         if (t->dtype == DT)                                                                          \
@@ -204,7 +194,7 @@ static double mask_bias(const cpu_tensor *m, int64_t idx) {
     switch (m->dtype) {
     case PRISM_DTYPE_BOOL: return ((const uint8_t *)m->data)[idx] ? 0.0 : -INFINITY;
     case PRISM_DTYPE_FLOAT: return ((const float *)m->data)[idx];
-    default: return get_f(m, idx);
+    default: return cpu_tensor_load_f64(m, idx);
     }
 }
 
@@ -567,8 +557,8 @@ typedef struct rope_job {
 } rope_job;
 
 /* Rows are head vectors, enumerated (b, s, n); float and double read and
- * write directly, float16 / bfloat16 through get_f / set_f, rounding each
- * product to the element type as the reference does (RND). */
+ * write directly, float16 / bfloat16 through cpu_tensor_load_f64 / set_f,
+ * rounding each product to the element type as the reference does (RND). */
 #define ROPE_DEFINE(T, LOAD, STORE, RND)                                                                      \
     static void rope_rows_##T(void *argp, int64_t r0, int64_t r1) {                                        \
         const rope_job *a = argp;                                                                          \
@@ -597,7 +587,7 @@ typedef struct rope_job {
 typedef double rope_any; /* any float dtype, through double */
 ROPE_DEFINE(float, ROPE_LOAD_F, ROPE_STORE_F, ROPE_SAME)
 ROPE_DEFINE(double, ROPE_LOAD_D, ROPE_STORE_D, ROPE_SAME)
-ROPE_DEFINE(rope_any, get_f, set_f, ROPE_ROUND)
+ROPE_DEFINE(rope_any, cpu_tensor_load_f64, set_f, ROPE_ROUND)
 
 static prism_status rope_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                              uint32_t n_in) {

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cpu_kernel.h"
+#include "nn_geometry.h"
 
 #define CONV_MAX_SP (CPU_MAX_RANK - 2)
 /* Upper bound on the im2col buffers; bigger column matrices are tiled.
@@ -44,12 +45,6 @@
 #else
 #define CONV_HOT
 #endif
-
-/* Bound on strides, dilations, pads and kernel_shape: far beyond any real
- * model, and it keeps every window computation below far from int64 overflow. */
-#define CONV_ATTR_MAX ((int64_t)1 << 40)
-
-enum { CONV_PAD_NOTSET, CONV_PAD_SAME_UPPER, CONV_PAD_SAME_LOWER, CONV_PAD_VALID };
 
 typedef struct conv_state {
     int auto_pad;
@@ -70,18 +65,8 @@ typedef struct conv_geom {
 } conv_geom;
 
 
-static bool parse_auto_pad(const char *s, int *out) {
-    if (!s || !*s || !strcmp(s, "NOTSET")) *out = CONV_PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = CONV_PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = CONV_PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = CONV_PAD_VALID;
-    else return false;
-    return true;
-}
-
 static bool conv_dtype_ok(int32_t dt) {
-    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static bool conv_supports(const cpu_node *node) { return conv_dtype_ok(cpu_node_input_dtype(node, 0)); }
@@ -91,7 +76,7 @@ static void conv_release(void *state) { free(state); }
 static prism_status conv_prepare(cpu_ctx *ctx, const cpu_node *node, void **state) {
     conv_state tmp = {0};
     const char *ap = cpu_attr_string(node, "auto_pad", "NOTSET");
-    if (!parse_auto_pad(ap, &tmp.auto_pad))
+    if (!nn_parse_auto_pad(ap, &tmp.auto_pad))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unknown auto_pad '%s'", ap);
     tmp.group = cpu_attr_int(node, "group", 1);
     if (tmp.group < 1)
@@ -103,18 +88,9 @@ static prism_status conv_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
     if (tmp.n_kshape > CONV_MAX_SP || tmp.n_strides > CONV_MAX_SP || tmp.n_dils > CONV_MAX_SP ||
         tmp.n_pads > 2 * CONV_MAX_SP || tmp.n_pads % 2)
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape/strides/dilations/pads have bad lengths");
-    for (size_t i = 0; i < tmp.n_kshape; i++)
-        if (tmp.kshape[i] < 1 || tmp.kshape[i] > CONV_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_strides; i++)
-        if (tmp.strides[i] < 1 || tmp.strides[i] > CONV_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_dils; i++)
-        if (tmp.dils[i] < 1 || tmp.dils[i] > CONV_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_pads; i++)
-        if (tmp.pads[i] < 0 || tmp.pads[i] > CONV_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be in [0, 2^40]");
+    prism_status e = nn_check_window_attrs(ctx, tmp.kshape, tmp.n_kshape, tmp.strides, tmp.n_strides, tmp.dils,
+                                           tmp.n_dils, tmp.pads, tmp.n_pads);
+    if (e) return e;
     conv_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     *st = tmp;
@@ -174,33 +150,9 @@ static prism_status conv_geometry(cpu_ctx *ctx, const conv_state *st, const cpu_
         if (k < 1) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "W has an empty spatial dim %d", i);
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
-        int64_t dk; /* extent of the dilated kernel */
-        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
-            return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
         int64_t out;
-        if (st->auto_pad == CONV_PAD_SAME_UPPER || st->auto_pad == CONV_PAD_SAME_LOWER) {
-            out = in / s + (in % s != 0);
-            int64_t total = 0;
-            if (out > 0) {
-                if (!cpu_add_ok((out - 1) * s, dk, &total)) /* (out-1)*s < in: no overflow */
-                    return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
-                total -= in;
-                if (total < 0) total = 0;
-            }
-            /* SAME_UPPER puts the odd padding at the end, SAME_LOWER at the start. */
-            pb = st->auto_pad == CONV_PAD_SAME_UPPER ? total / 2 : total - total / 2;
-            pe = total - pb;
-        } else {
-            if (st->auto_pad == CONV_PAD_VALID) pb = pe = 0;
-            int64_t padded;
-            if (!cpu_add_ok(in, pb, &padded) || !cpu_add_ok(padded, pe, &padded))
-                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
-            if (padded < dk)
-                return cpu_fail(ctx, PRISM_ERR_RUNTIME,
-                                "dilated kernel (%lld) is larger than padded input (%lld) in spatial dim %d",
-                                (long long)dk, (long long)padded, i);
-            out = (padded - dk) / s + 1;
-        }
+        prism_status e = nn_out_size(ctx, i, st->auto_pad, false, in, k, s, d, &pb, &pe, &out);
+        if (e) return e;
         g->in[j] = in;
         g->out[j] = out;
         g->k[j] = k;

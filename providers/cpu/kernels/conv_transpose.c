@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "cpu_kernel.h"
+#include "nn_geometry.h"
 
 #define CT_MAX_SP (CPU_MAX_RANK - 2)
 /* Bound on the column buffers; bigger column matrices are tiled. */
@@ -40,8 +41,6 @@
 #endif
 /* Bound on strides, dilations, pads, kernel and output sizes. */
 #define CT_ATTR_MAX ((int64_t)1 << 40)
-
-enum { CT_PAD_NOTSET, CT_PAD_SAME_UPPER, CT_PAD_SAME_LOWER, CT_PAD_VALID };
 
 typedef struct ct_state {
     int auto_pad;
@@ -61,18 +60,8 @@ typedef struct ct_geom {
 
 static int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
-static bool parse_auto_pad(const char *s, int *out) {
-    if (!s || !*s || !strcmp(s, "NOTSET")) *out = CT_PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = CT_PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = CT_PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = CT_PAD_VALID;
-    else return false;
-    return true;
-}
-
 static bool ct_dtype_ok(int32_t dt) {
-    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static bool ct_supports(const cpu_node *node) { return ct_dtype_ok(cpu_node_input_dtype(node, 0)); }
@@ -88,7 +77,7 @@ static bool ct_values_ok(const int64_t *v, size_t n, int64_t lo) {
 static prism_status ct_prepare(cpu_ctx *ctx, const cpu_node *node, void **state) {
     ct_state tmp = {0};
     const char *ap = cpu_attr_string(node, "auto_pad", "NOTSET");
-    if (!parse_auto_pad(ap, &tmp.auto_pad))
+    if (!nn_parse_auto_pad(ap, &tmp.auto_pad))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unknown auto_pad '%s'", ap);
     tmp.group = cpu_attr_int(node, "group", 1);
     if (tmp.group < 1)
@@ -166,15 +155,15 @@ static prism_status ct_geometry(cpu_ctx *ctx, const ct_state *st, const cpu_tens
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
         if (in == 0) full = 0;
         int64_t out, pb;
-        if (st->n_oshape || st->auto_pad == CT_PAD_SAME_UPPER || st->auto_pad == CT_PAD_SAME_LOWER) {
+        if (st->n_oshape || st->auto_pad == NN_PAD_SAME_UPPER || st->auto_pad == NN_PAD_SAME_LOWER) {
             if (st->n_oshape) out = st->oshape[st->n_oshape - (size_t)sp + (size_t)i];
             else if (!cpu_mul_ok(in, s, &out)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "output size overflows");
             int64_t tp = full - out;
-            pb = st->auto_pad == CT_PAD_SAME_UPPER ? floor_div2(tp) : tp - floor_div2(tp);
+            pb = st->auto_pad == NN_PAD_SAME_UPPER ? floor_div2(tp) : tp - floor_div2(tp);
         } else {
             int64_t pe = 0;
             pb = 0;
-            if (st->auto_pad != CT_PAD_VALID && st->n_pads) {
+            if (st->auto_pad != NN_PAD_VALID && st->n_pads) {
                 pb = st->pads[i];
                 pe = st->pads[i + sp];
             }

@@ -35,43 +35,10 @@ static char *misc_strndup(const char *s, size_t n) {
     return d;
 }
 
-static bool misc_is_float(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
-
-static double misc_load(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return (double)cpu_tensor_int(t, i);
-    }
-}
-
-/* Store v as dtype dt (floats round; integers saturate, NaN -> 0; bool v != 0). */
-static void misc_store(void *data, int32_t dt, int64_t i, double v) {
-#define MISC_STORE_F(E, T) \
-    case E: ((T *)data)[i] = (T)v; return;
-#define MISC_STORE_I(E, T)                                                                         \
-    case E: {                                                                                      \
-        const bool sgn = (T)~(T)0 < (T)1;                                                          \
-        const T hi = sgn ? (T)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) : (T) ~(T)0;              \
-        const T lo = sgn ? (T)(-hi - 1) : (T)0;                                                    \
-        ((T *)data)[i] = v != v ? (T)0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (T)v;       \
-        return;                                                                                    \
-    }
-    switch (dt) {
-        CPU_FOR_FLOAT_TYPES(MISC_STORE_F)
-        CPU_FOR_INT_TYPES(MISC_STORE_I)
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)data)[i] = cpu_float_to_half((float)v); return;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = cpu_float_to_bf16((float)v); return;
-    case PRISM_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; return;
-    default: return;
-    }
-#undef MISC_STORE_F
-#undef MISC_STORE_I
+/* Store v as element i of dtype dt (floats round; integers saturate, NaN -> 0;
+ * bool v != 0). */
+static inline void misc_store(void *data, int32_t dt, int64_t i, double v) {
+    (void)cpu_store_f64_sat((char *)data + (size_t)i * cpu_dtype_size(dt), dt, v);
 }
 
 /* ==========================================================================
@@ -491,8 +458,8 @@ static void *es_work_data(const cpu_tensor *t, es_work w, bool *owned) {
     if (!d) return NULL;
     *owned = true;
     for (int64_t i = 0; i < t->count; i++) {
-        if (w == ES_F32) ((float *)d)[i] = (float)misc_load(t, i);
-        else if (w == ES_F64) ((double *)d)[i] = misc_load(t, i);
+        if (w == ES_F32) ((float *)d)[i] = (float)cpu_tensor_load_f64(t, i);
+        else if (w == ES_F64) ((double *)d)[i] = cpu_tensor_load_f64(t, i);
         else ((uint64_t *)d)[i] = (uint64_t)cpu_tensor_int(t, i);
     }
     return d;
@@ -510,7 +477,7 @@ static prism_status einsum_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     }
     if (!es_dtype_ok(dt))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Einsum does not support %s", cpu_dtype_name(dt));
-    es_work w = dt == PRISM_DTYPE_DOUBLE ? ES_F64 : misc_is_float(dt) ? ES_F32 : ES_U64;
+    es_work w = dt == PRISM_DTYPE_DOUBLE ? ES_F64 : cpu_dtype_is_float(dt) ? ES_F32 : ES_U64;
     /* ellipsis rank and each operand's labels */
     int E = 0;
     for (int i = 0; i < st->n_in; i++) {
@@ -887,7 +854,7 @@ static void det_chunk(void *argp, int64_t b0, int64_t b1) {
         return;
     }
     for (int64_t b = b0; b < b1; b++) {
-        for (int64_t i = 0; i < m * m; i++) A[i] = misc_load(a->x, b * m * m + i);
+        for (int64_t i = 0; i < m * m; i++) A[i] = cpu_tensor_load_f64(a->x, b * m * m + i);
         double det = 1.0;
         for (int64_t k = 0; k < m && det != 0; k++) {
             int64_t p = k;
@@ -919,7 +886,7 @@ static void det_chunk(void *argp, int64_t b0, int64_t b1) {
 
 static bool det_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || misc_is_float(dt);
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static prism_status det_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -928,7 +895,7 @@ static prism_status det_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     (void)state;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Det needs X");
     const cpu_tensor *x = in[0];
-    if (!misc_is_float(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Det does not support %s", cpu_dtype_name(x->dtype));
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Det needs [..., M, M] input");
@@ -990,9 +957,9 @@ static uint64_t rnd_next(rnd_gen *g) {
 
 static double rnd_unit(rnd_gen *g) { return (double)(rnd_next(g) >> 11) * 0x1.0p-53; } /* [0, 1) */
 
-static bool rnd_float_out(int32_t dt) { return misc_is_float(dt); }
+static bool rnd_float_out(int32_t dt) { return cpu_dtype_is_float(dt); }
 static bool rnd_bern_out(int32_t dt) {
-    return misc_is_float(dt) || dt == PRISM_DTYPE_BOOL || dt == PRISM_DTYPE_INT8 || dt == PRISM_DTYPE_INT16 ||
+    return cpu_dtype_is_float(dt) || dt == PRISM_DTYPE_BOOL || dt == PRISM_DTYPE_INT8 || dt == PRISM_DTYPE_INT16 ||
            dt == PRISM_DTYPE_INT32 || dt == PRISM_DTYPE_INT64 || dt == PRISM_DTYPE_UINT8 || dt == PRISM_DTYPE_UINT16 ||
            dt == PRISM_DTYPE_UINT32 || dt == PRISM_DTYPE_UINT64;
 }
@@ -1058,7 +1025,7 @@ static prism_status rnd_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     if (st->kind == RND_BERNOULLI ? !rnd_bern_out(dt) : !rnd_float_out(dt))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "output dtype %s is not supported (set the dtype attribute)",
                         cpu_dtype_name(dt));
-    if (st->kind == RND_BERNOULLI && !misc_is_float(x->dtype))
+    if (st->kind == RND_BERNOULLI && !cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Bernoulli needs float probabilities, got %s",
                         cpu_dtype_name(x->dtype));
     cpu_tensor *y;
@@ -1077,7 +1044,7 @@ static prism_status rnd_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
             double u1 = 1.0 - rnd_unit(&g), u2 = rnd_unit(&g); /* u1 in (0, 1] */
             v = st->a + st->b * sqrt(-2.0 * log(u1)) * cos(6.28318530717958647692 * u2);
         } else {
-            v = rnd_unit(&g) < misc_load(x, i) ? 1.0 : 0.0;
+            v = rnd_unit(&g) < cpu_tensor_load_f64(x, i) ? 1.0 : 0.0;
         }
         misc_store(y->data, dt, i, v);
     }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cpu_kernel.h"
+#include "nn_geometry.h"
 
 #define POOL_MAX_SP (CPU_MAX_RANK - 1) /* spatial dims, plus one for 1-D promotion */
 
@@ -37,11 +38,6 @@
 #define POOL_HOT
 #endif
 
-/* Bound on strides, dilations, pads and kernel_shape: far beyond any real
- * model, and it keeps every window computation below far from int64 overflow. */
-#define POOL_ATTR_MAX ((int64_t)1 << 40)
-
-enum { POOL_PAD_NOTSET, POOL_PAD_SAME_UPPER, POOL_PAD_SAME_LOWER, POOL_PAD_VALID };
 enum { POOL_MAX, POOL_AVG };
 
 typedef struct pool_state {
@@ -62,20 +58,10 @@ typedef struct pool_geom {
 } pool_geom;
 
 
-static bool parse_auto_pad(const char *s, int *out) {
-    if (!s || !*s || !strcmp(s, "NOTSET")) *out = POOL_PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = POOL_PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = POOL_PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = POOL_PAD_VALID;
-    else return false;
-    return true;
-}
-
 static void pool_release(void *state) { free(state); }
 
 static bool pool_float_dtype(int32_t dt) {
-    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static bool maxpool_supports(const cpu_node *node) {
@@ -89,7 +75,7 @@ static prism_status pool_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
     pool_state tmp = {0};
     tmp.kind = kind;
     const char *ap = cpu_attr_string(node, "auto_pad", "NOTSET");
-    if (!parse_auto_pad(ap, &tmp.auto_pad))
+    if (!nn_parse_auto_pad(ap, &tmp.auto_pad))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unknown auto_pad '%s'", ap);
     tmp.ceil_mode = cpu_attr_int(node, "ceil_mode", 0) != 0;
     tmp.count_include_pad = cpu_attr_int(node, "count_include_pad", 0) != 0;
@@ -107,18 +93,9 @@ static prism_status pool_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
         (tmp.n_dils && tmp.n_dils != tmp.n_kshape) || (tmp.n_pads && tmp.n_pads != 2 * tmp.n_kshape))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL,
                         "kernel_shape, strides, dilations and pads have inconsistent lengths");
-    for (size_t i = 0; i < tmp.n_kshape; i++)
-        if (tmp.kshape[i] < 1 || tmp.kshape[i] > POOL_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "kernel_shape values must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_strides; i++)
-        if (tmp.strides[i] < 1 || tmp.strides[i] > POOL_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "strides must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_dils; i++)
-        if (tmp.dils[i] < 1 || tmp.dils[i] > POOL_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "dilations must be in [1, 2^40]");
-    for (size_t i = 0; i < tmp.n_pads; i++)
-        if (tmp.pads[i] < 0 || tmp.pads[i] > POOL_ATTR_MAX)
-            return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "pads must be in [0, 2^40]");
+    prism_status e = nn_check_window_attrs(ctx, tmp.kshape, tmp.n_kshape, tmp.strides, tmp.n_strides, tmp.dils,
+                                           tmp.n_dils, tmp.pads, tmp.n_pads);
+    if (e) return e;
     pool_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     *st = tmp;
@@ -155,37 +132,9 @@ static prism_status pool_geometry(cpu_ctx *ctx, const pool_state *st, const cpu_
         int64_t in = x->dims[2 + i], k = st->kshape[i];
         int64_t s = st->n_strides ? st->strides[i] : 1, d = st->n_dils ? st->dils[i] : 1;
         int64_t pb = st->n_pads ? st->pads[i] : 0, pe = st->n_pads ? st->pads[i + sp] : 0;
-        int64_t dk, out;
-        if (!cpu_mul_ok(k - 1, d, &dk) || !cpu_add_ok(dk, 1, &dk))
-            return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dilated kernel size overflows");
-        if (st->auto_pad == POOL_PAD_SAME_UPPER || st->auto_pad == POOL_PAD_SAME_LOWER) {
-            out = in / s + (in % s != 0);
-            int64_t pad = 0;
-            if (out > 0) {
-                if (!cpu_add_ok((out - 1) * s, dk, &pad)) /* (out-1)*s < in: no overflow */
-                    return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padding size overflows");
-                pad -= in;
-                if (pad < 0) pad = 0;
-            }
-            pb = st->auto_pad == POOL_PAD_SAME_UPPER ? pad / 2 : pad - pad / 2;
-            pe = pad - pb;
-        } else {
-            if (st->auto_pad == POOL_PAD_VALID) pb = pe = 0;
-            int64_t padded;
-            if (!cpu_add_ok(in, pb, &padded) || !cpu_add_ok(padded, pe, &padded))
-                return cpu_fail(ctx, PRISM_ERR_RUNTIME, "padded size overflows");
-            if (padded < dk)
-                return cpu_fail(ctx, PRISM_ERR_RUNTIME,
-                                "dilated kernel (%lld) is larger than padded input (%lld) in spatial dim %d",
-                                (long long)dk, (long long)padded, i);
-            if (st->ceil_mode && st->auto_pad == POOL_PAD_NOTSET) {
-                out = (padded - dk) / s + ((padded - dk) % s != 0) + 1;
-                /* The last window must start inside the input or the start padding. */
-                if ((out - 1) * s >= in + pb) out--;
-            } else {
-                out = (padded - dk) / s + 1;
-            }
-        }
+        int64_t out;
+        prism_status e = nn_out_size(ctx, i, st->auto_pad, st->ceil_mode, in, k, s, d, &pb, &pe, &out);
+        if (e) return e;
         g->in[i + off] = in;
         g->out[i + off] = out;
         g->k[i + off] = k;

@@ -55,17 +55,6 @@ static void q_range(int32_t dt, double *lo, double *hi) {
 #undef Q_RANGE
 }
 
-/* Element i of a float-ish tensor (float, float16, bfloat16, double, int32). */
-static double q_load(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return (double)cpu_tensor_int(t, i);
-    }
-}
-
 /* v rounded to the precision of dtype (float, float16, bfloat16; double as is). */
 static double q_round_to(int32_t dt, double v) {
     switch (dt) {
@@ -200,9 +189,10 @@ static void q_quant_rows(void *argp, int64_t r0, int64_t r1) {
             const int64_t i = r * m->inner + j, si = q_map_index(m, o, ax, j);
             double q;
             if (a->prec == PRISM_DTYPE_DOUBLE) {
-                q = q_load(a->x, i) / q_load(a->scale, si);
+                q = cpu_tensor_load_f64(a->x, i) / cpu_tensor_load_f64(a->scale, si);
             } else {
-                double xv = q_round_to(a->prec, q_load(a->x, i)), sv = q_round_to(a->prec, q_load(a->scale, si));
+                double xv = q_round_to(a->prec, cpu_tensor_load_f64(a->x, i)),
+                       sv = q_round_to(a->prec, cpu_tensor_load_f64(a->scale, si));
                 q = q_round_to(a->prec, (float)xv / (float)sv);
             }
             double zp = a->zp ? (double)cpu_tensor_int(a->zp, si) : 0.0;
@@ -293,7 +283,7 @@ static void q_dequant_rows(void *argp, int64_t r0, int64_t r1) {
         for (int64_t j = 0; j < m->inner; j++) {
             const int64_t i = r * m->inner + j, si = q_map_index(m, o, ax, j);
             int64_t dx = cpu_tensor_int(a->x, i) - (a->zp ? cpu_tensor_int(a->zp, si) : 0);
-            double sv = q_load(a->scale, si);
+            double sv = cpu_tensor_load_f64(a->scale, si);
             /* 8/16-bit: (x - zp) is exact in float and the float product is what
              * the reference computes; int32 differences go through double. */
             double v = wide ? (double)dx * sv : (double)((float)dx * (float)sv);
@@ -710,7 +700,8 @@ static prism_status qlinearmatmul_run(cpu_ctx *ctx, const cpu_node *node, void *
         double lo, hi;
         q_range(ydt, &lo, &hi);
         if (pa.scalar && pb.scalar && py.scalar && pz.scalar) { /* one multiplier */
-            const double mult = q_round_to(sdt, q_round_to(sdt, q_load(as, 0) * q_load(bs, 0)) / q_load(ys, 0));
+            const double ab = q_round_to(sdt, cpu_tensor_load_f64(as, 0) * cpu_tensor_load_f64(bs, 0));
+            const double mult = q_round_to(sdt, ab / cpu_tensor_load_f64(ys, 0));
             const double zp = yzp ? (double)cpu_tensor_int(yzp, 0) : 0.0;
             switch (ydt) {
 #define Q_REQ_CASE(E, T, MN, MX)                                                                    \
@@ -729,8 +720,9 @@ static prism_status qlinearmatmul_run(cpu_ctx *ctx, const cpu_node *node, void *
         q_walk_init(&wy, g.ur, g.ud, py.st);
         q_walk_init(&wz, g.ur, g.ud, pz.st);
         for (int64_t i = 0; i < total; i++) {
-            double a_s = q_load(as, pa.scalar ? 0 : wa.off), b_s = q_load(bs, pb.scalar ? 0 : wb.off);
-            double y_s = q_load(ys, py.scalar ? 0 : wy.off);
+            double a_s = cpu_tensor_load_f64(as, pa.scalar ? 0 : wa.off),
+                   b_s = cpu_tensor_load_f64(bs, pb.scalar ? 0 : wb.off);
+            double y_s = cpu_tensor_load_f64(ys, py.scalar ? 0 : wy.off);
             double zp = yzp ? (double)cpu_tensor_int(yzp, pz.scalar ? 0 : wz.off) : 0.0;
             /* the multiplier in the scales' precision, as the reference computes it */
             double mult = q_round_to(sdt, q_round_to(sdt, a_s * b_s) / y_s);

@@ -18,47 +18,8 @@
 
 /* ---- helpers shared by the kernels of this file ------------------------- */
 
-/* Largest element count accepted for a tensor we allocate: keeps
- * count * element size (<= 16 bytes) far from overflowing size_t/int64. */
-#define SH_MAX_COUNT (INT64_MAX / 64)
-
 /* dims of a scalar: a valid pointer, so callees may memcpy 0 bytes from it */
 static const int64_t sh_no_dims[1] = {0};
-
-/* Product of dims with overflow and sign checks. */
-static bool sh_count(int32_t rank, const int64_t *dims, int64_t *out)
-{
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) {
-        if (dims[i] < 0)
-            return false;
-        if (dims[i] != 0 && n > SH_MAX_COUNT / dims[i])
-            return false;
-        n *= dims[i];
-    }
-    *out = n;
-    return true;
-}
-
-/* Replace the borrowed string pointers just copied into a STRING output by
- * private copies (the output owns its strings). On failure the rest are
- * cleared so nobody frees a string it does not own. */
-static prism_status sh_own_strings(cpu_ctx *ctx, cpu_tensor *out)
-{
-    if (out->dtype != PRISM_DTYPE_STRING)
-        return PRISM_OK;
-    char **s = (char **)out->data;
-    for (int64_t i = 0; i < out->count; i++) {
-        char *d = strdup(s[i] ? s[i] : "");
-        if (!d) {
-            for (int64_t j = i; j < out->count; j++)
-                s[j] = NULL;
-            return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory copying strings");
-        }
-        s[i] = d;
-    }
-    return PRISM_OK;
-}
 
 /* memcpy split across the thread pool for big tensors (a reshape of a
  * large activation otherwise runs at one core's bandwidth). */
@@ -97,64 +58,7 @@ static prism_status sh_copy_as(cpu_ctx *ctx, uint32_t k, const cpu_tensor *x, in
     if (y->count != x->count)
         return cpu_fail(ctx, PRISM_ERR_INTERNAL, "reshaped element count mismatch");
     sh_memcpy(ctx, y->data, x->data, x->count * (int64_t)cpu_dtype_size(x->dtype));
-    return sh_own_strings(ctx, y);
-}
-
-/* Integer list from an INTS attribute or a 1-D (or scalar) integer tensor. */
-static prism_status sh_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, int64_t *out, size_t cap,
-                                size_t *n)
-{
-    if (t->rank > 1)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D tensor, got rank %d", what, (int)t->rank);
-    if (t->dtype != PRISM_DTYPE_INT64 && t->dtype != PRISM_DTYPE_INT32)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be int64 (got %s)", what, cpu_dtype_name(t->dtype));
-    if (t->count > (int64_t)cap)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s has %lld values; at most %zu are supported", what,
-                        (long long)t->count, cap);
-    for (int64_t i = 0; i < t->count; i++)
-        out[i] = cpu_tensor_int(t, i);
-    *n = (size_t)t->count;
-    return PRISM_OK;
-}
-
-static bool sh_is_float(int32_t dt)
-{
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
-
-/* Store v into one element of dtype dt (integers saturate; NaN -> 0). */
-static bool sh_store(void *p, int32_t dt, double v)
-{
-#define SH_STORE_F(E, T)     \
-    case E:                  \
-        *(T *)p = (T)v;      \
-        return true;
-#define SH_STORE_I(E, T)                                                                          \
-    case E: {                                                                                     \
-        const bool sgn = (T)~(T)0 < (T)1;                                                           \
-        const T hi = sgn ? (T)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) : (T) ~(T)0;             \
-        const T lo = sgn ? (T)(-hi - 1) : (T)0;                                                   \
-        *(T *)p = v != v ? (T)0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (T)v;              \
-        return true;                                                                              \
-    }
-    switch (dt) {
-        CPU_FOR_FLOAT_TYPES(SH_STORE_F)
-        CPU_FOR_INT_TYPES(SH_STORE_I)
-    case PRISM_DTYPE_BOOL:
-        *(uint8_t *)p = v != 0;
-        return true;
-    case PRISM_DTYPE_FLOAT16:
-        *(uint16_t *)p = cpu_float_to_half((float)v);
-        return true;
-    case PRISM_DTYPE_BFLOAT16:
-        *(uint16_t *)p = cpu_float_to_bf16((float)v);
-        return true;
-    default:
-        return false;
-    }
-#undef SH_STORE_F
-#undef SH_STORE_I
+    return cpu_own_strings(ctx, y);
 }
 
 /* ---- Shape ---------------------------------------------------------------- */
@@ -231,7 +135,7 @@ static prism_status reshape_run(cpu_ctx *ctx, const cpu_node *node, void *state,
     } else {
         if (n_in < 2 || !in[1])
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Reshape needs a shape input");
-        if ((st = sh_int_list(ctx, in[1], "Reshape shape", req, CPU_MAX_RANK, &n)))
+        if ((st = cpu_int_list(ctx, in[1], "Reshape shape", "int64", req, CPU_MAX_RANK, &n)))
             return st;
     }
     bool allowzero = cpu_node_opset(node) >= 14 && cpu_attr_int(node, "allowzero", 0) != 0;
@@ -260,7 +164,7 @@ static prism_status reshape_run(cpu_ctx *ctx, const cpu_node *node, void *state,
         if (d == 0)
             has_zero = true;
         dims[i] = d;
-        if (d != 0 && known > SH_MAX_COUNT / d)
+        if (d != 0 && known > CPU_MAX_ALLOC_COUNT / d)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Reshape target shape is too large");
         known *= d;
     }
@@ -333,7 +237,7 @@ static prism_status sh_axes(cpu_ctx *ctx, const cpu_node *node, const cpu_tensor
     if (n_in < 2 || !in[1])
         return PRISM_OK;
     *given = true;
-    return sh_int_list(ctx, in[1], "axes", axes, 2 * CPU_MAX_RANK, n);
+    return cpu_int_list(ctx, in[1], "axes", "int64", axes, 2 * CPU_MAX_RANK, n);
 }
 
 static prism_status squeeze_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -424,11 +328,11 @@ static prism_status cos_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "ConstantOfShape needs a shape input");
     int64_t dims[CPU_MAX_RANK];
     size_t n;
-    prism_status st = sh_int_list(ctx, in[0], "ConstantOfShape shape", dims, CPU_MAX_RANK, &n);
+    prism_status st = cpu_int_list(ctx, in[0], "ConstantOfShape shape", "int64", dims, CPU_MAX_RANK, &n);
     if (st)
         return st;
     int64_t count;
-    if (!sh_count((int32_t)n, dims, &count))
+    if (!cpu_count_checked((int32_t)n, dims, &count))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "ConstantOfShape shape has a negative or too large dimension");
     cpu_tensor v;
     float zero = 0.0f;
@@ -451,7 +355,7 @@ static prism_status cos_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     if (dt == PRISM_DTYPE_STRING) {
         for (int64_t i = 0; i < y->count; i++)
             ((char **)y->data)[i] = *(char *const *)val;
-        return sh_own_strings(ctx, y);
+        return cpu_own_strings(ctx, y);
     }
     unsigned char *p = y->data;
     bool all_zero = true;
@@ -496,7 +400,7 @@ static prism_status constant_run(cpu_ctx *ctx, const cpu_node *node, void *state
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Constant value has no data");
             memcpy(y->data, t.data, (size_t)y->count * esz);
         }
-        return sh_own_strings(ctx, y);
+        return cpu_own_strings(ctx, y);
     }
     if (cpu_attr_has(node, "value_float")) {
         if ((st = cpu_output(ctx, 0, PRISM_DTYPE_FLOAT, 0, sh_no_dims, &y)))
@@ -532,7 +436,7 @@ static prism_status constant_run(cpu_ctx *ctx, const cpu_node *node, void *state
         if ((st = cpu_output(ctx, 0, PRISM_DTYPE_STRING, 0, sh_no_dims, &y)))
             return st;
         ((char **)y->data)[0] = (char *)cpu_attr_string(node, "value_string", "");
-        return sh_own_strings(ctx, y);
+        return cpu_own_strings(ctx, y);
     }
     return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED,
                     "Constant: only value, value_float(s), value_int(s) and value_string are supported");
@@ -541,22 +445,6 @@ static prism_status constant_run(cpu_ctx *ctx, const cpu_node *node, void *state
 const cpu_kernel_def cpu_op_Constant = {.run = constant_run, .supports = constant_supports};
 
 /* ---- Range ------------------------------------------------------------------ */
-
-static double sh_scalar_double(const cpu_tensor *t)
-{
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT:
-        return *(const float *)t->data;
-    case PRISM_DTYPE_DOUBLE:
-        return *(const double *)t->data;
-    case PRISM_DTYPE_FLOAT16:
-        return cpu_half_to_float(*(const uint16_t *)t->data);
-    case PRISM_DTYPE_BFLOAT16:
-        return cpu_bf16_to_float(*(const uint16_t *)t->data);
-    default:
-        return (double)cpu_tensor_int(t, 0);
-    }
-}
 
 static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                               uint32_t n_in)
@@ -574,18 +462,18 @@ static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     int64_t n;
     cpu_tensor *y;
     prism_status st;
-    if (sh_is_float(dt)) {
-        double s = sh_scalar_double(in[0]), l = sh_scalar_double(in[1]), d = sh_scalar_double(in[2]);
+    if (cpu_dtype_is_float(dt)) {
+        double s = cpu_tensor_load_f64(in[0], 0), l = cpu_tensor_load_f64(in[1], 0), d = cpu_tensor_load_f64(in[2], 0);
         if (d == 0 || !isfinite(s) || !isfinite(l) || !isfinite(d))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Range needs finite inputs and a non-zero delta");
         double c = ceil((l - s) / d);
-        if (!(c < (double)SH_MAX_COUNT / 16))
+        if (!(c < (double)CPU_MAX_ALLOC_COUNT / 16))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Range would produce too many elements");
         n = c > 0 ? (int64_t)c : 0;
         if ((st = cpu_output(ctx, 0, dt, 1, &n, &y)))
             return st;
         for (int64_t i = 0; i < n; i++)
-            if (!sh_store((char *)y->data + (size_t)i * cpu_dtype_size(dt), dt, s + (double)i * d))
+            if (!cpu_store_f64_sat((char *)y->data + (size_t)i * cpu_dtype_size(dt), dt, s + (double)i * d))
                 return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Range of type %s is not supported", cpu_dtype_name(dt));
         return PRISM_OK;
     }
@@ -609,7 +497,7 @@ static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
         step = (uint64_t)0 - (uint64_t)d;
     }
     uint64_t cnt = dist / step + (dist % step != 0);
-    if (cnt > (uint64_t)SH_MAX_COUNT / 16)
+    if (cnt > (uint64_t)CPU_MAX_ALLOC_COUNT / 16)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Range would produce too many elements");
     n = (int64_t)cnt;
     if ((st = cpu_output(ctx, 0, dt, 1, &n, &y)))
@@ -619,7 +507,7 @@ static prism_status range_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
         /* start + i*delta stays between start and limit; uint64 avoids
          * intermediate signed overflow. */
         int64_t v = (int64_t)((uint64_t)s + (uint64_t)i * (uint64_t)d);
-        sh_store((char *)y->data + (size_t)i * esz, dt, (double)v);
+        cpu_store_f64_sat((char *)y->data + (size_t)i * esz, dt, (double)v);
     }
     return PRISM_OK;
 }
@@ -640,7 +528,7 @@ static prism_status eyelike_run(cpu_ctx *ctx, const cpu_node *node, void *state,
     int32_t dt = (int32_t)cpu_attr_int(node, "dtype", x->dtype);
     size_t esz = cpu_dtype_size(dt);
     unsigned char one[16];
-    if (!esz || dt == PRISM_DTYPE_STRING || esz > sizeof one || !sh_store(one, dt, 1.0))
+    if (!esz || dt == PRISM_DTYPE_STRING || esz > sizeof one || !cpu_store_f64_sat(one, dt, 1.0))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "EyeLike of type %s is not supported", cpu_dtype_name(dt));
     cpu_tensor *y;
     prism_status st = cpu_output(ctx, 0, dt, 2, x->dims, &y);

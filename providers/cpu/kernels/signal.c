@@ -22,45 +22,15 @@
 #define SIG_DIRECT_MAX 64 /* non-power-of-two lengths up to this use the direct sum */
 #define SIG_MAX_LEN ((int64_t)1 << 40)
 
-static bool sig_is_float(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
-static bool sig_float_or_unknown(int32_t dt) { return dt <= 0 || sig_is_float(dt); }
+static bool sig_float_or_unknown(int32_t dt) { return dt <= 0 || cpu_dtype_is_float(dt); }
 static bool sig_int_index(int32_t dt) { return dt == PRISM_DTYPE_INT32 || dt == PRISM_DTYPE_INT64; }
 
-static double sig_load(const cpu_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case PRISM_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case PRISM_DTYPE_FLOAT16: return cpu_half_to_float(((const uint16_t *)t->data)[i]);
-    case PRISM_DTYPE_BFLOAT16: return cpu_bf16_to_float(((const uint16_t *)t->data)[i]);
-    default: return (double)cpu_tensor_int(t, i);
-    }
-}
-
-/* Store v as dtype dt: floats round, integers truncate toward zero and
- * saturate (NaN -> 0), as a numpy astype of in-range values does. */
-static void sig_store(void *data, int32_t dt, int64_t i, double v) {
-#define SIG_STORE_F(E, T) \
-    case E: ((T *)data)[i] = (T)v; return;
-#define SIG_STORE_I(E, T)                                                                          \
-    case E: {                                                                                      \
-        const bool sgn = (T)~(T)0 < (T)1;                                                          \
-        const T hi = sgn ? (T)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) : (T) ~(T)0;              \
-        const T lo = sgn ? (T)(-hi - 1) : (T)0;                                                    \
-        ((T *)data)[i] = v != v ? (T)0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (T)v;       \
-        return;                                                                                    \
-    }
-    switch (dt) {
-        CPU_FOR_FLOAT_TYPES(SIG_STORE_F)
-        CPU_FOR_INT_TYPES(SIG_STORE_I)
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)data)[i] = cpu_float_to_half((float)v); return;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)data)[i] = cpu_float_to_bf16((float)v); return;
-    default: return;
-    }
-#undef SIG_STORE_F
-#undef SIG_STORE_I
+/* Store v as element i of dtype dt: floats round, integers truncate toward
+ * zero and saturate (NaN -> 0), as a numpy astype of in-range values does.
+ * BOOL is not an output dtype here and is left unwritten. */
+static inline void sig_store(void *data, int32_t dt, int64_t i, double v) {
+    if (dt != PRISM_DTYPE_BOOL)
+        (void)cpu_store_f64_sat((char *)data + (size_t)i * cpu_dtype_size(dt), dt, v);
 }
 
 static bool sig_store_ok(int32_t dt) {
@@ -283,8 +253,8 @@ static void dft_chunk(void *argp, int64_t s0, int64_t s1) {
             const int64_t half = L / 2 + 1, nb = a->n_in < half ? a->n_in : half;
             for (int64_t k = 0; k < nb; k++) {
                 int64_t e = ((o * a->n_in + k) * a->inner + j) * a->c_in;
-                re[k] = sig_load(a->x, e);
-                im[k] = a->c_in == 2 ? sig_load(a->x, e + 1) : 0.0;
+                re[k] = cpu_tensor_load_f64(a->x, e);
+                im[k] = a->c_in == 2 ? cpu_tensor_load_f64(a->x, e + 1) : 0.0;
             }
             im[0] = 0;
             if (L % 2 == 0) im[L / 2] = 0;
@@ -293,8 +263,8 @@ static void dft_chunk(void *argp, int64_t s0, int64_t s1) {
             const int64_t nt = a->n_in < L ? a->n_in : L;
             for (int64_t t = 0; t < nt; t++) {
                 int64_t e = ((o * a->n_in + t) * a->inner + j) * a->c_in;
-                re[t] = sig_load(a->x, e);
-                im[t] = a->c_in == 2 ? sig_load(a->x, e + 1) : 0.0;
+                re[t] = cpu_tensor_load_f64(a->x, e);
+                im[t] = a->c_in == 2 ? cpu_tensor_load_f64(a->x, e + 1) : 0.0;
             }
         }
         if (a->inverse)
@@ -317,7 +287,7 @@ static prism_status dft_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     const dft_state *st = state;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "DFT needs an input");
     const cpu_tensor *x = in[0];
-    if (!sig_is_float(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "DFT does not support dtype %s", cpu_dtype_name(x->dtype));
     int32_t r = x->rank;
     if (r < 2) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "DFT input must have rank >= 2, got %d", r);
@@ -392,9 +362,9 @@ static void stft_chunk(void *argp, int64_t s0, int64_t s1) {
         const int64_t b = s / a->frames, f = s % a->frames;
         for (int64_t t = 0; t < L; t++) {
             const int64_t e = (b * a->len + f * a->step + t) * a->c;
-            const double w = a->win ? sig_load(a->win, t) : 1.0;
-            re[t] = sig_load(a->x, e) * w;
-            im[t] = a->c == 2 ? sig_load(a->x, e + 1) * w : 0.0;
+            const double w = a->win ? cpu_tensor_load_f64(a->win, t) : 1.0;
+            re[t] = cpu_tensor_load_f64(a->x, e) * w;
+            im[t] = a->c == 2 ? cpu_tensor_load_f64(a->x, e + 1) * w : 0.0;
         }
         sig_fft(a->plan, re, im, scratch);
         for (int64_t k = 0; k < a->bins; k++) {
@@ -430,7 +400,7 @@ static prism_status stft_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     const stft_state *st = state;
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "STFT needs signal and frame_step");
     const cpu_tensor *x = in[0], *win = n_in > 2 ? in[2] : NULL, *flt = n_in > 3 ? in[3] : NULL;
-    if (!sig_is_float(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "STFT does not support dtype %s", cpu_dtype_name(x->dtype));
     if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "STFT signal must be [batch, length, 1 or 2]");
@@ -440,7 +410,7 @@ static prism_status stft_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (step < 1) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "frame_step must be >= 1, got %lld", (long long)step);
     if (win) {
         if (win->rank != 1) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "window must be 1-D");
-        if (!sig_is_float(win->dtype)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "window must be a float tensor");
+        if (!cpu_dtype_is_float(win->dtype)) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "window must be a float tensor");
     }
     if (flt) {
         if ((rc = sig_scalar_int(ctx, flt, "frame_length", &fl))) return rc;
@@ -579,11 +549,12 @@ static prism_status mel_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     if (!rc) rc = sig_scalar_int(ctx, in[1], "dft_length", &dftlen);
     if (!rc) rc = sig_scalar_int(ctx, in[2], "sample_rate", &rate);
     if (rc) return rc;
-    if (!sig_is_float(in[3]->dtype) || in[3]->count != 1 || !sig_is_float(in[4]->dtype) || in[4]->count != 1)
+    if (!cpu_dtype_is_float(in[3]->dtype) || in[3]->count != 1 || !cpu_dtype_is_float(in[4]->dtype) ||
+        in[4]->count != 1)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "lower_edge_hertz and upper_edge_hertz must be float scalars");
     if (nmel < 0 || nmel > SIG_MAX_LEN || dftlen < 1 || dftlen > SIG_MAX_LEN || rate < 1)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "need num_mel_bins >= 0, dft_length >= 1 and sample_rate >= 1");
-    const double lo = sig_load(in[3], 0), hi = sig_load(in[4], 0);
+    const double lo = cpu_tensor_load_f64(in[3], 0), hi = cpu_tensor_load_f64(in[4], 0);
     const int64_t nspec = dftlen / 2 + 1;
     int64_t yd[2] = {nspec, nmel}, total;
     if (__builtin_mul_overflow(nspec, nmel, &total) || total > ((int64_t)1 << 40))

@@ -7,7 +7,7 @@
  * Most of these only move bytes, so they work for every dtype by copying
  * elements of cpu_dtype_size() bytes. STRING tensors own their strings: the
  * kernels copy the pointers first and then duplicate them in the output
- * (tr_own_strings), so no string is shared between two tensors.
+ * (cpu_own_strings), so no string is shared between two tensors.
  *
  * Many ops reduce to "copy a strided view of the input into a contiguous
  * output" (Transpose, Expand, Slice, Tile, DepthToSpace, SpaceToDepth): one
@@ -26,27 +26,10 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-/* Largest element count we allocate: keeps count * element size (<= 16) and
- * index arithmetic far from overflowing. */
-#define TR_MAX_COUNT (INT64_MAX / 64)
 /* Work below this many bytes runs on the calling thread. */
 #define TR_PAR_BYTES ((int64_t)1 << 18)
 /* Rank of the strided-copy engine: Tile doubles the rank. */
 #define TR_MAX (2 * CPU_MAX_RANK + 2)
-
-static bool tr_count(int32_t rank, const int64_t *dims, int64_t *out)
-{
-    int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) {
-        if (dims[i] < 0)
-            return false;
-        if (dims[i] != 0 && n > TR_MAX_COUNT / dims[i])
-            return false;
-        n *= dims[i];
-    }
-    *out = n;
-    return true;
-}
 
 static void tr_strides(int32_t rank, const int64_t *dims, int64_t *str)
 {
@@ -63,44 +46,6 @@ static int64_t tr_prod(const int64_t *dims, int32_t from, int32_t to)
     for (int32_t i = from; i < to; i++)
         n *= dims[i];
     return n;
-}
-
-/* Make the string pointers copied into a STRING output private copies. On
- * failure the remaining borrowed pointers are cleared so the owner of the
- * output never frees a string it does not own. */
-static prism_status tr_own_strings(cpu_ctx *ctx, cpu_tensor *out)
-{
-    if (out->dtype != PRISM_DTYPE_STRING)
-        return PRISM_OK;
-    char **s = (char **)out->data;
-    for (int64_t i = 0; i < out->count; i++) {
-        char *d = strdup(s[i] ? s[i] : "");
-        if (!d) {
-            for (int64_t j = i; j < out->count; j++)
-                s[j] = NULL;
-            return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory copying strings");
-        }
-        s[i] = d;
-    }
-    return PRISM_OK;
-}
-
-/* Integer list from a 1-D (or scalar) INT32/INT64 tensor. */
-static prism_status tr_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, int64_t *out, size_t cap,
-                                size_t *n)
-{
-    if (t->rank > 1)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D tensor, got rank %d", what, (int)t->rank);
-    if (t->dtype != PRISM_DTYPE_INT64 && t->dtype != PRISM_DTYPE_INT32)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be int32 or int64 (got %s)", what,
-                        cpu_dtype_name(t->dtype));
-    if (t->count > (int64_t)cap)
-        return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s has %lld values; at most %zu are supported", what,
-                        (long long)t->count, cap);
-    for (int64_t i = 0; i < t->count; i++)
-        out[i] = cpu_tensor_int(t, i);
-    *n = (size_t)t->count;
-    return PRISM_OK;
 }
 
 static bool tr_is_int(int32_t dt)
@@ -136,40 +81,6 @@ static bool tr_get_double(const cpu_tensor *t, int64_t i, double *v)
         return false;
     }
 #undef TR_GET
-}
-
-/* Store v into one element of dtype dt (integers saturate; NaN -> 0). */
-static bool tr_store_double(void *p, int32_t dt, double v)
-{
-#define TR_STORE_F(E, T)     \
-    case E:                  \
-        *(T *)p = (T)v;      \
-        return true;
-#define TR_STORE_I(E, T)                                                                          \
-    case E: {                                                                                     \
-        const bool sgn = (T)~(T)0 < (T)1;                                                         \
-        const T hi = sgn ? (T)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) : (T) ~(T)0;             \
-        const T lo = sgn ? (T)(-hi - 1) : (T)0;                                                   \
-        *(T *)p = v != v ? (T)0 : v <= (double)lo ? lo : v >= (double)hi ? hi : (T)v;              \
-        return true;                                                                              \
-    }
-    switch (dt) {
-        CPU_FOR_FLOAT_TYPES(TR_STORE_F)
-        CPU_FOR_INT_TYPES(TR_STORE_I)
-    case PRISM_DTYPE_BOOL:
-        *(uint8_t *)p = v != 0;
-        return true;
-    case PRISM_DTYPE_FLOAT16:
-        *(uint16_t *)p = cpu_float_to_half((float)v);
-        return true;
-    case PRISM_DTYPE_BFLOAT16:
-        *(uint16_t *)p = cpu_float_to_bf16((float)v);
-        return true;
-    default:
-        return false;
-    }
-#undef TR_STORE_F
-#undef TR_STORE_I
 }
 
 /* Run fn over [0, n) on the thread pool when the work (bytes) is big enough
@@ -409,7 +320,7 @@ static prism_status transpose_run(cpu_ctx *ctx, const cpu_node *node, void *stat
         return st;
     p.dst = y->data;
     tr_exec(ctx, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Transpose = {.run = transpose_run};
@@ -425,7 +336,7 @@ static prism_status expand_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     const cpu_tensor *x = in[0];
     int64_t shape[CPU_MAX_RANK], dims[CPU_MAX_RANK];
     size_t n;
-    prism_status st = tr_int_list(ctx, in[1], "Expand shape", shape, CPU_MAX_RANK, &n);
+    prism_status st = cpu_int_list(ctx, in[1], "Expand shape", "int32 or int64", shape, CPU_MAX_RANK, &n);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++)
@@ -436,7 +347,7 @@ static prism_status expand_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     if (!cpu_broadcast_shape(x->rank, x->dims, (int32_t)n, shape, &r, dims))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Expand shape is not broadcast-compatible with the input");
     int64_t cnt;
-    if (!tr_count(r, dims, &cnt))
+    if (!cpu_count_checked(r, dims, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Expand result is too large");
     int64_t xs[CPU_MAX_RANK];
     tr_strides(x->rank, x->dims, xs);
@@ -451,7 +362,7 @@ static prism_status expand_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
         return st;
     p.dst = y->data;
     tr_exec(ctx, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Expand = {.run = expand_run};
@@ -515,12 +426,12 @@ static prism_status concat_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
             if (d != axis && x->dims[d] != x0->dims[d])
                 return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Concat input %u has dimension %d = %lld, expected %lld", k,
                                 (int)d, (long long)x->dims[d], (long long)x0->dims[d]);
-        if (dims[axis] > TR_MAX_COUNT - x->dims[axis])
+        if (dims[axis] > CPU_MAX_ALLOC_COUNT - x->dims[axis])
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Concat result is too large");
         dims[axis] += x->dims[axis];
     }
     int64_t cnt;
-    if (!tr_count(r, dims, &cnt))
+    if (!cpu_count_checked(r, dims, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Concat result is too large");
     cpu_tensor *y;
     prism_status st = cpu_output(ctx, 0, x0->dtype, r, dims, &y);
@@ -543,7 +454,7 @@ static prism_status concat_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     tr_for(ctx, outer, cnt * esz, tr_parts_fn, &job);
     free(parts);
     free(blk);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Concat = {.run = concat_run};
@@ -636,7 +547,7 @@ static prism_status split_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     if (x->dtype == PRISM_DTYPE_STRING) {
         for (uint32_t k = 0; k < nout && !st; k++) {
             cpu_tensor t = {.dtype = PRISM_DTYPE_STRING, .count = outer * (sz[k] / esz), .data = parts[k]};
-            st = tr_own_strings(ctx, &t);
+            st = cpu_own_strings(ctx, &t);
         }
     }
 done:
@@ -682,16 +593,16 @@ static prism_status slice_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     } else {
         if (n_in < 3 || !in[1] || !in[2])
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Slice needs starts and ends");
-        if ((st = tr_int_list(ctx, in[1], "Slice starts", starts, CPU_MAX_RANK, &ns)) ||
-            (st = tr_int_list(ctx, in[2], "Slice ends", ends, CPU_MAX_RANK, &ne)))
+        if ((st = cpu_int_list(ctx, in[1], "Slice starts", "int32 or int64", starts, CPU_MAX_RANK, &ns)) ||
+            (st = cpu_int_list(ctx, in[2], "Slice ends", "int32 or int64", ends, CPU_MAX_RANK, &ne)))
             return st;
         if (n_in > 3 && in[3]) {
-            if ((st = tr_int_list(ctx, in[3], "Slice axes", axes, CPU_MAX_RANK, &na)))
+            if ((st = cpu_int_list(ctx, in[3], "Slice axes", "int32 or int64", axes, CPU_MAX_RANK, &na)))
                 return st;
             has_axes = true;
         }
         if (n_in > 4 && in[4]) {
-            if ((st = tr_int_list(ctx, in[4], "Slice steps", steps, CPU_MAX_RANK, &nst)))
+            if ((st = cpu_int_list(ctx, in[4], "Slice steps", "int32 or int64", steps, CPU_MAX_RANK, &nst)))
                 return st;
             has_steps = true;
         }
@@ -757,7 +668,7 @@ static prism_status slice_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     p.src = (const char *)x->data + off * (int64_t)p.esz;
     p.dst = y->data;
     tr_exec(ctx, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 too_many:
     return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Slice has more entries than the maximum rank %d", CPU_MAX_RANK);
 }
@@ -828,7 +739,7 @@ static prism_status gather_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     for (int32_t d = (int32_t)axis + 1; d < x->rank; d++)
         dims[k++] = x->dims[d];
     int64_t cnt;
-    if (!tr_count(r, dims, &cnt))
+    if (!cpu_count_checked(r, dims, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Gather result is too large");
     int64_t *idx;
     prism_status st = tr_indices(ctx, ind, x->dims[axis], "Gather", &idx);
@@ -844,7 +755,7 @@ static prism_status gather_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
                    tr_prod(x->dims, (int32_t)axis + 1, x->rank) * esz};
     tr_for(ctx, tr_prod(x->dims, 0, (int32_t)axis) * ind->count, cnt * esz, tr_gather_fn, &g);
     free(idx);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Gather = {.run = gather_run};
@@ -897,7 +808,7 @@ static prism_status gather_elements_run(cpu_ctx *ctx, const cpu_node *node, void
         }
     }
     free(idx);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_GatherElements = {.run = gather_elements_run};
@@ -988,7 +899,7 @@ static prism_status gathernd_run(cpu_ctx *ctx, const cpu_node *node, void *state
     for (int64_t t = 0; t < n; t++)
         memcpy((char *)y->data + t * blk, (const char *)x->data + off[t] * esz, (size_t)blk);
     free(off);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_GatherND = {.run = gathernd_run};
@@ -1086,7 +997,7 @@ static prism_status tr_scatter_prepare(cpu_ctx *ctx, const cpu_node *node, const
         return st;
     if (x->count)
         memcpy((*y)->data, x->data, (size_t)x->count * cpu_dtype_size(x->dtype));
-    return tr_own_strings(ctx, *y);
+    return cpu_own_strings(ctx, *y);
 }
 
 /* Write n elements of src over dst (scatter without reduction). Strings
@@ -1256,7 +1167,7 @@ static prism_status tile_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
         rep[a] = cpu_tensor_int(in[1], 0);
     } else {
         size_t n;
-        if ((st = tr_int_list(ctx, in[1], "Tile repeats", rep, CPU_MAX_RANK, &n)))
+        if ((st = cpu_int_list(ctx, in[1], "Tile repeats", "int32 or int64", rep, CPU_MAX_RANK, &n)))
             return st;
         if (n != (size_t)r)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Tile repeats has %zu values for rank %d", n, (int)r);
@@ -1268,7 +1179,7 @@ static prism_status tile_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     for (int32_t d = 0; d < r; d++) {
         if (rep[d] < 0)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Tile repeats must be >= 0, got %lld", (long long)rep[d]);
-        if (rep[d] != 0 && x->dims[d] > TR_MAX_COUNT / rep[d])
+        if (rep[d] != 0 && x->dims[d] > CPU_MAX_ALLOC_COUNT / rep[d])
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Tile result is too large");
         dims[d] = x->dims[d] * rep[d];
         p.dims[2 * d] = rep[d];
@@ -1277,14 +1188,14 @@ static prism_status tile_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
         p.istr[2 * d + 1] = xs[d];
     }
     int64_t cnt;
-    if (!tr_count(r, dims, &cnt))
+    if (!cpu_count_checked(r, dims, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Tile result is too large");
     cpu_tensor *y;
     if ((st = cpu_output(ctx, 0, x->dtype, r, dims, &y)))
         return st;
     p.dst = y->data;
     tr_exec(ctx, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Tile = {.run = tile_run};
@@ -1407,12 +1318,12 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         if (np)
             memcpy(pads, a, np * sizeof *a);
         if (x->dtype != PRISM_DTYPE_STRING &&
-            !tr_store_double(p.cval, x->dtype, cpu_attr_float(node, "value", 0.0f)))
+            !cpu_store_f64_sat(p.cval, x->dtype, cpu_attr_float(node, "value", 0.0f)))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad of type %s is not supported", cpu_dtype_name(x->dtype));
     } else {
         if (n_in < 2 || !in[1])
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad needs pads");
-        if ((st = tr_int_list(ctx, in[1], "Pad pads", pads, 2 * CPU_MAX_RANK, &np)))
+        if ((st = cpu_int_list(ctx, in[1], "Pad pads", "int32 or int64", pads, 2 * CPU_MAX_RANK, &np)))
             return st;
         if (n_in > 2 && in[2] && in[2]->count > 0) {
             if (in[2]->dtype != x->dtype)
@@ -1420,7 +1331,7 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
             memcpy(p.cval, in[2]->data, p.esz);
         }
         if (opset >= 18 && n_in > 3 && in[3]) {
-            if ((st = tr_int_list(ctx, in[3], "Pad axes", axes, CPU_MAX_RANK, &na)))
+            if ((st = cpu_int_list(ctx, in[3], "Pad axes", "int32 or int64", axes, CPU_MAX_RANK, &na)))
                 return st;
             has_axes = true;
         }
@@ -1447,7 +1358,8 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
         }
     }
     for (int32_t d = 0; d < r; d++) {
-        if (pb[d] < -TR_MAX_COUNT || pb[d] > TR_MAX_COUNT || pe[d] < -TR_MAX_COUNT || pe[d] > TR_MAX_COUNT)
+        if (pb[d] < -CPU_MAX_ALLOC_COUNT || pb[d] > CPU_MAX_ALLOC_COUNT || pe[d] < -CPU_MAX_ALLOC_COUNT ||
+            pe[d] > CPU_MAX_ALLOC_COUNT)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad pads value out of range");
         od[d] = x->dims[d] + pb[d] + pe[d];
         if (od[d] < 0)
@@ -1456,14 +1368,14 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad mode '%s' cannot pad an empty dimension", ms);
     }
     int64_t cnt;
-    if (!tr_count(r, od, &cnt))
+    if (!cpu_count_checked(r, od, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Pad result is too large");
     cpu_tensor *y;
     if ((st = cpu_output(ctx, 0, x->dtype, r, od, &y)) || cnt == 0)
         return st;
     if (r == 0) {
         memcpy(y->data, x->data, p.esz);
-        return tr_own_strings(ctx, y);
+        return cpu_own_strings(ctx, y);
     }
     tr_strides(r, x->dims, p.xs);
     int64_t xd[CPU_MAX_RANK];
@@ -1486,7 +1398,7 @@ static prism_status pad_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     p.pb = pb;
     p.dst = y->data;
     tr_for(ctx, cnt / od[r - 1], cnt * (int64_t)p.esz, tr_pad_fn, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Pad = {.run = pad_run};
@@ -1532,7 +1444,7 @@ static prism_status tr_space_depth(cpu_ctx *ctx, const cpu_node *node, const cpu
         const int64_t v[6] = {N, C, H / b, b, W / b, b}, q[6] = {0, 3, 5, 1, 2, 4}, qc[6] = {0, 1, 3, 5, 2, 4};
         memcpy(view, v, sizeof v);
         memcpy(perm, crd ? qc : q, sizeof q);
-        if (C > TR_MAX_COUNT / (b * b))
+        if (C > CPU_MAX_ALLOC_COUNT / (b * b))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "SpaceToDepth result is too large");
         odims[0] = N, odims[1] = C * b * b, odims[2] = H / b, odims[3] = W / b;
     }
@@ -1549,7 +1461,7 @@ static prism_status tr_space_depth(cpu_ctx *ctx, const cpu_node *node, const cpu
         return st;
     p.dst = y->data;
     tr_exec(ctx, &p);
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 static prism_status d2s_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
@@ -1611,7 +1523,7 @@ static prism_status trilu_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
                 memcpy(dst + lo * esz, src + lo * esz, (size_t)((hi - lo) * esz));
         }
     }
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Trilu = {.run = trilu_run};
@@ -1651,7 +1563,7 @@ static prism_status revseq_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
             memcpy((char *)y->data + b * bs + t * ts, (const char *)x->data + b * bs + s * ts, (size_t)inner);
         }
     }
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_ReverseSequence = {.run = revseq_run};
@@ -1666,7 +1578,7 @@ static prism_status onehot_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "OneHot needs indices, depth and values");
     const cpu_tensor *ind = in[0], *dep = in[1], *val = in[2];
     double dd;
-    if (dep->count != 1 || !tr_get_double(dep, 0, &dd) || !(dd >= 1) || dd > (double)TR_MAX_COUNT)
+    if (dep->count != 1 || !tr_get_double(dep, 0, &dd) || !(dd >= 1) || dd > (double)CPU_MAX_ALLOC_COUNT)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "OneHot depth must be one positive number");
     const int64_t depth = (int64_t)dd;
     if (val->count != 2)
@@ -1681,7 +1593,7 @@ static prism_status onehot_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     for (int32_t d = 0, k = 0; d < r; d++)
         dims[d] = d == axis ? depth : ind->dims[k++];
     int64_t cnt;
-    if (!tr_count(r, dims, &cnt))
+    if (!cpu_count_checked(r, dims, &cnt))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "OneHot result is too large");
     cpu_tensor *y;
     prism_status st = cpu_output(ctx, 0, val->dtype, r, dims, &y);
@@ -1706,7 +1618,7 @@ static prism_status onehot_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
         const int64_t o = i / inner, q = i % inner;
         memcpy((char *)y->data + ((o * depth + j) * inner + q) * (int64_t)esz, on, esz);
     }
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_OneHot = {.run = onehot_run};
@@ -1827,7 +1739,7 @@ static prism_status compress_run(cpu_ctx *ctx, const cpu_node *node, void *state
                 memcpy(dst, (const char *)x->data + (o * n + i) * blk, (size_t)blk);
                 dst += blk;
             }
-    return tr_own_strings(ctx, y);
+    return cpu_own_strings(ctx, y);
 }
 
 const cpu_kernel_def cpu_op_Compress = {.run = compress_run};
@@ -2198,7 +2110,7 @@ static prism_status topk_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
         return cpu_fail(ctx, PRISM_ERR_INTERNAL, "TopK dtype dispatch failed");
     const bool par = x->count * (int64_t)cpu_dtype_size(x->dtype) >= TR_PAR_BYTES && j.lanes > 1;
     j.blocks = par ? (cpu_threads(ctx) < j.lanes ? cpu_threads(ctx) : j.lanes) : 1;
-    if (j.l.n > TR_MAX_COUNT / TR_PAIR_MAX / j.blocks)
+    if (j.l.n > CPU_MAX_ALLOC_COUNT / TR_PAIR_MAX / j.blocks)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "TopK axis is too long");
     j.scratch = malloc((size_t)(j.blocks * j.l.n * TR_PAIR_MAX));
     if (!j.scratch)
