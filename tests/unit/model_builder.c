@@ -410,3 +410,19 @@ void mb_check_contains(const char *file, int line, const char *what, const char 
     snprintf(cond, sizeof cond, "%s contains \"%s\"", what, needle);
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, cond, file, "", CU_FALSE);
 }
+
+const int64_t MB_D23[2] = {2, 3};
+const float MB_W_VALUES[6] = {1, -2, 3, -4, 5, -6};
+const float MB_X_VALUES[6] = {0.5f, 0.5f, -4, 4.5f, -6, 7};
+const float MB_S_VALUES[6] = {1.5f, -1.5f, -1, 0.5f, -1, 1}; /* X + W */
+const float MB_Y_VALUES[6] = {1.5f, 0, 0, 0.5f, 0, 1};       /* Relu(X + W) */
+
+mb_model *mb_add_relu_model(void) {
+    mb_model *m = mb_new(17);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, MB_D23);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, MB_D23);
+    mb_init_float(m, "W", 2, MB_D23, MB_W_VALUES);
+    mb_node(m, "Add", "add0", "X,W", "S");
+    mb_node(m, "Relu", "relu0", "S", "Y");
+    return m;
+}

@@ -111,4 +111,12 @@ void mb_check_fail(const char *file, int line, const char *call, prism_status st
 void mb_check_contains(const char *file, int line, const char *what, const char *text, const char *needle);
 #define MB_CONTAINS(text, needle) mb_check_contains(__FILE__, __LINE__, #text, (text), (needle))
 
+
+/* The small fixture several test programs share: Y = Relu(X + W), with X, W
+ * and Y float [2,3], W an initializer, and known values for X, S = X + W and
+ * Y. */
+extern const int64_t MB_D23[2];
+extern const float MB_W_VALUES[6], MB_X_VALUES[6], MB_S_VALUES[6], MB_Y_VALUES[6];
+mb_model *mb_add_relu_model(void);
+
 #endif

@@ -60,30 +60,14 @@ static int suite_clean(void) {
     return 0;
 }
 
-static const int64_t D23[] = {2, 3};
-static const float W_VALUES[6] = {1, -2, 3, -4, 5, -6};
-static const float X_VALUES[6] = {0.5f, 0.5f, -4, 4.5f, -6, 7};
-/* Relu(X + W) */
-static const float Y_VALUES[6] = {1.5f, 0, 0, 0.5f, 0, 1};
 
-/* Y = Relu(X + W) with X, W, Y float [2,3]. */
-static mb_model *add_model(void) {
-    mb_model *m = mb_new(17);
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_init_float(m, "W", 2, D23, W_VALUES);
-    mb_node(m, "Add", "add0", "X,W", "S");
-    mb_node(m, "Relu", "relu0", "S", "Y");
-    return m;
-}
-
-/* Run the add model's session on X_VALUES and check Y_VALUES. */
+/* Run the add model's session on MB_X_VALUES and check MB_Y_VALUES. */
 static void check_add_session(prism_session *s) {
-    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES), *y = NULL;
+    prism_tensor *x = mb_float_tensor(2, MB_D23, MB_X_VALUES), *y = NULL;
     const char *in[] = {"X"};
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, NULL, 1, &y));
     CU_ASSERT_EQUAL(prism_tensor_element_count(y), 6);
-    CU_ASSERT_EQUAL(memcmp(prism_tensor_data(y), Y_VALUES, sizeof Y_VALUES), 0);
+    CU_ASSERT_EQUAL(memcmp(prism_tensor_data(y), MB_Y_VALUES, sizeof MB_Y_VALUES), 0);
     prism_tensor_destroy(y);
     prism_tensor_destroy(x);
 }
@@ -187,7 +171,7 @@ static void test_empty_file(void) {
 }
 
 static void test_truncated(void) {
-    mb_model *mm = add_model();
+    mb_model *mm = mb_add_relu_model();
     size_t n;
     uint8_t *buf = mb_pack(mm, &n);
     mb_free(mm);
@@ -316,7 +300,7 @@ static void test_random_bytes(void) {
 }
 
 static void test_bit_flips(void) {
-    mb_model *mm = add_model();
+    mb_model *mm = mb_add_relu_model();
     size_t n;
     uint8_t *orig = mb_pack(mm, &n);
     mb_free(mm);
@@ -537,7 +521,7 @@ static void ext_setup(ext_fixture *f) {
     f->outside = mb_path(f->root, "secret.bin");
     uint8_t data[32];
     memset(data, 0xab, 8);
-    memcpy(data + 8, W_VALUES, 24);
+    memcpy(data + 8, MB_W_VALUES, 24);
     CU_ASSERT_FATAL(mb_write_file(f->inside, data, sizeof data));
     CU_ASSERT_FATAL(mb_write_file(f->outside, data, sizeof data));
 }
@@ -553,7 +537,7 @@ static void ext_teardown(ext_fixture *f) {
 
 /* The add model with W as external data; saved to f->model. */
 static mb_model *ext_model(ext_fixture *f, const char *location, const char *offset, const char *length) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     mb_external(m, mb_graph(m)->initializer[0], location, offset, length);
     CU_ASSERT_FATAL(mb_save(m, f->model));
     return m;
@@ -581,7 +565,7 @@ static void test_external_valid(void) {
     /* In a subfolder, without an explicit length. */
     char *sub = mb_path(f.dir, "sub"), *file = mb_path(sub, "w.bin");
     CU_ASSERT_FATAL(mkdir(sub, 0700) == 0);
-    CU_ASSERT_FATAL(mb_write_file(file, W_VALUES, sizeof W_VALUES));
+    CU_ASSERT_FATAL(mb_write_file(file, MB_W_VALUES, sizeof MB_W_VALUES));
     m = ext_model(&f, "sub/w.bin", NULL, NULL);
     UNIT_OK(prism_session_create(env, f.model, NULL, &s));
     check_add_session(s);
@@ -763,7 +747,7 @@ static void test_init_huge_dims(void) {
 }
 
 static void test_init_raw_size_mismatch(void) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     Onnx__TensorProto *w = mb_graph(m)->initializer[0];
     w->raw_data.len = 20;
     prism_model *pm;
@@ -796,7 +780,7 @@ static void test_init_raw_size_mismatch(void) {
 }
 
 static void test_init_negative_dims(void) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     Onnx__TensorProto *w = mb_graph(m)->initializer[0];
     w->dims[1] = -3;
     prism_model *pm;
@@ -826,11 +810,11 @@ static void test_produced_twice(void) {
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'S'", "produced twice", "second");
     mb_free(m);
     /* A node writing a graph input or an initializer. */
-    m = add_model();
+    m = mb_add_relu_model();
     mb_node(m, "Neg", "clobber_x", "Y", "X");
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'X'", "produced twice", "clobber_x");
     mb_free(m);
-    m = add_model();
+    m = mb_add_relu_model();
     mb_node(m, "Neg", "clobber_w", "Y", "W");
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'W'", "produced twice", "clobber_w");
     mb_free(m);
@@ -864,35 +848,35 @@ static void test_unproduced_value(void) {
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'ghost'", "not produced");
     mb_free(m);
     /* A graph output nothing produces. */
-    m = add_model();
+    m = mb_add_relu_model();
     mb_output(m, "phantom", PRISM_DTYPE_FLOAT, 1, (int64_t[]){4});
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'phantom'", "not produced");
     mb_free(m);
 }
 
 static void test_duplicate_initializer(void) {
-    mb_model *m = add_model();
-    mb_init_float(m, "W", 2, D23, W_VALUES);
+    mb_model *m = mb_add_relu_model();
+    mb_init_float(m, "W", 2, MB_D23, MB_W_VALUES);
     prism_model *pm;
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'W'", "twice");
     mb_free(m);
-    m = add_model();
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
+    m = mb_add_relu_model();
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, MB_D23);
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "'X'", "twice");
     mb_free(m);
     /* Unnamed things. */
-    m = add_model();
+    m = mb_add_relu_model();
     mb_graph(m)->initializer[0]->name = NULL;
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "initializer #0", "no name");
     mb_free(m);
-    m = add_model();
+    m = mb_add_relu_model();
     mb_graph(m)->node[1]->op_type = mb_str(m, "");
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "node #1", "op_type");
     mb_free(m);
 }
 
 static void test_no_graph(void) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     mb_proto(m)->graph = NULL;
     prism_model *pm;
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_MODEL, mb_load(m, &pm), "no graph");

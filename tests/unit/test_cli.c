@@ -23,10 +23,6 @@ static char *huge_path; /* X declared [2^40, 2^40] */
 static char *custom_path; /* ai.onnx Add + com.example Gizmo */
 static char *sym_path;  /* X [N0,3] */
 
-static const int64_t D23[] = {2, 3};
-static const float W_VALUES[6] = {1, -2, 3, -4, 5, -6};
-static const float X_VALUES[6] = {0.5f, 0.5f, -4, 4.5f, -6, 7};
-static const float Y_VALUES[6] = {1.5f, 0, 0, 0.5f, 0, 1};
 
 typedef struct cli_result {
     int status; /* exit status, or 128 + signal */
@@ -92,16 +88,6 @@ static void free_result(cli_result *r) {
                 expect_status, r.out, r.err);                                                               \
     CU_ASSERT_EQUAL(r.status, expect_status)
 
-static mb_model *add_model(void) {
-    mb_model *m = mb_new(17);
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_init_float(m, "W", 2, D23, W_VALUES);
-    mb_node(m, "Add", "add0", "X,W", "S");
-    mb_node(m, "Relu", "relu0", "S", "Y");
-    return m;
-}
-
 static int suite_init(void) {
     prism_bin = getenv("PRISM_BIN");
     if (!prism_bin || access(prism_bin, X_OK) != 0) {
@@ -113,7 +99,7 @@ static int suite_init(void) {
     huge_path = mb_path(dir, "huge.onnx");
     custom_path = mb_path(dir, "custom.onnx");
     sym_path = mb_path(dir, "sym.onnx");
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     bool ok = mb_save(m, add_path);
     mb_free(m);
 
@@ -126,8 +112,8 @@ static int suite_init(void) {
 
     m = mb_new(17);
     mb_opset(m, "com.example", 1);
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, MB_D23);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, MB_D23);
     mb_node(m, "Add", "add0", "X,X", "S");
     mb_node(m, "Add", "add1", "S,X", "T");
     mb_node_domain(m, mb_node(m, "Gizmo", "gizmo0", "T", "Y"), "com.example");
@@ -310,7 +296,7 @@ static void test_run_bad_input_file(void) {
     char *case_dir = mb_path(dir, "int_case"), *pb = mb_path(case_dir, "input_0.pb");
     CU_ASSERT_FATAL(mkdir(case_dir, 0700) == 0);
     prism_tensor *t;
-    UNIT_OK(prism_tensor_create(PRISM_DTYPE_INT64, D23, 2, &t));
+    UNIT_OK(prism_tensor_create(PRISM_DTYPE_INT64, MB_D23, 2, &t));
     UNIT_OK(prism_tensor_save_pb(t, "X", pb));
     prism_tensor_destroy(t);
     {
@@ -360,7 +346,7 @@ static void check_output_file(const char *path) {
     CU_ASSERT_EQUAL(prism_tensor_dtype(t), PRISM_DTYPE_FLOAT);
     CU_ASSERT_EQUAL_FATAL(prism_tensor_element_count(t), 6);
     CU_ASSERT_EQUAL(prism_tensor_rank(t), 2);
-    CU_ASSERT_EQUAL(memcmp(prism_tensor_data(t), Y_VALUES, sizeof Y_VALUES), 0);
+    CU_ASSERT_EQUAL(memcmp(prism_tensor_data(t), MB_Y_VALUES, sizeof MB_Y_VALUES), 0);
     prism_tensor_destroy(t);
 }
 
@@ -368,7 +354,7 @@ static void test_run_input_output_dirs(void) {
     char *in_dir = mb_path(dir, "case"), *out_dir = mb_path(dir, "out"), *in_pb = mb_path(in_dir, "input_0.pb");
     char *out_pb = mb_path(out_dir, "output_0.pb");
     CU_ASSERT_FATAL(mkdir(in_dir, 0700) == 0);
-    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES);
+    prism_tensor *x = mb_float_tensor(2, MB_D23, MB_X_VALUES);
     UNIT_OK(prism_tensor_save_pb(x, "X", in_pb));
     prism_tensor_destroy(x);
     {

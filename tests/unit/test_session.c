@@ -21,25 +21,9 @@ static int suite_clean(void) {
     return 0;
 }
 
-static const int64_t D23[] = {2, 3};
-static const float W_VALUES[6] = {1, -2, 3, -4, 5, -6};
-static const float X_VALUES[6] = {0.5f, 0.5f, -4, 4.5f, -6, 7};
-static const float S_VALUES[6] = {1.5f, -1.5f, -1, 0.5f, -1, 1}; /* X + W */
-static const float Y_VALUES[6] = {1.5f, 0, 0, 0.5f, 0, 1};       /* Relu(X + W) */
-
-/* Y = Relu(S), S = X + W; X, W, Y float [2,3]. */
-static mb_model *add_model(void) {
-    mb_model *m = mb_new(17);
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_init_float(m, "W", 2, D23, W_VALUES);
-    mb_node(m, "Add", "add0", "X,W", "S");
-    mb_node(m, "Relu", "relu0", "S", "Y");
-    return m;
-}
 
 static prism_session *add_session(void) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     prism_session *s = NULL;
     UNIT_OK(mb_session(env, m, &s));
     mb_free(m);
@@ -57,12 +41,12 @@ static void check_floats(const prism_tensor *t, const float *want, size_t n) {
     }
 }
 
-/* Run the add session on X_VALUES and check Y. */
+/* Run the add session on MB_X_VALUES and check Y. */
 static void check_add_session(prism_session *s) {
-    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES), *y = NULL;
+    prism_tensor *x = mb_float_tensor(2, MB_D23, MB_X_VALUES), *y = NULL;
     const char *in[] = {"X"};
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, NULL, 1, &y));
-    check_floats(y, Y_VALUES, 6);
+    check_floats(y, MB_Y_VALUES, 6);
     const int64_t *dims = prism_tensor_dims(y);
     CU_ASSERT(prism_tensor_rank(y) == 2 && dims[0] == 2 && dims[1] == 3);
     prism_tensor_destroy(y);
@@ -72,7 +56,7 @@ static void check_add_session(prism_session *s) {
 /* ---- creation and inspection ------------------------------------------------ */
 
 static void test_from_memory(void) {
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     size_t n;
     uint8_t *buf = mb_pack(m, &n);
     mb_free(m);
@@ -100,7 +84,7 @@ static void test_model_inspection(void) {
     mb_input(m, "Mask", PRISM_DTYPE_BOOL, 0, NULL);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_output(m, "Z", PRISM_DTYPE_INT64, 1, (int64_t[]){5});
-    mb_init_float(m, "W", 2, D23, W_VALUES);
+    mb_init_float(m, "W", 2, MB_D23, MB_W_VALUES);
     mb_init(m, "K", PRISM_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){7}, 8);
     mb_node(m, "Add", "add0", "X,W", "S");
     Onnx__NodeProto *g = mb_node(m, "Gizmo", "giz", "S,Mask", "Y,Z");
@@ -211,10 +195,10 @@ static void test_placement(void) {
 /* A graph without nodes: the output is the input itself. */
 static void test_no_nodes(void) {
     mb_model *m = mb_new(17);
-    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_output(m, "X", PRISM_DTYPE_FLOAT, 2, D23);
-    mb_init_float(m, "W", 2, D23, W_VALUES);
-    mb_output(m, "W", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, MB_D23);
+    mb_output(m, "X", PRISM_DTYPE_FLOAT, 2, MB_D23);
+    mb_init_float(m, "W", 2, MB_D23, MB_W_VALUES);
+    mb_output(m, "W", PRISM_DTYPE_FLOAT, 2, MB_D23);
     prism_session *s;
     UNIT_OK(mb_session(env, m, &s));
     mb_free(m);
@@ -222,11 +206,11 @@ static void test_no_nodes(void) {
     CU_ASSERT_PTR_NOT_NULL(text);
     CU_ASSERT_PTR_NOT_NULL(json);
     if (json) MB_CONTAINS(json, "\"parts\":[]");
-    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES), *out[2] = {0};
+    prism_tensor *x = mb_float_tensor(2, MB_D23, MB_X_VALUES), *out[2] = {0};
     const char *in[] = {"X"};
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, NULL, 2, out));
-    check_floats(out[0], X_VALUES, 6);
-    check_floats(out[1], W_VALUES, 6);
+    check_floats(out[0], MB_X_VALUES, 6);
+    check_floats(out[1], MB_W_VALUES, 6);
     CU_ASSERT_PTR_NOT_EQUAL(out[0], x); /* a copy, owned by the caller */
     prism_tensor_destroy(out[0]);
     prism_tensor_destroy(out[1]);
@@ -239,7 +223,7 @@ static void test_no_nodes(void) {
 static void test_run_errors(void) {
     prism_session *s = add_session();
     const char *in[] = {"X"};
-    prism_tensor *good = mb_float_tensor(2, D23, X_VALUES);
+    prism_tensor *good = mb_float_tensor(2, MB_D23, MB_X_VALUES);
     prism_tensor *sentinel = (prism_tensor *)0x1, *out[3] = {sentinel, sentinel, sentinel};
     prism_tensor *t;
 
@@ -253,7 +237,7 @@ static void test_run_errors(void) {
     check_add_session(s);
 
     /* wrong rank */
-    t = mb_float_tensor(1, (int64_t[]){6}, X_VALUES);
+    t = mb_float_tensor(1, (int64_t[]){6}, MB_X_VALUES);
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_run(s, in, (const prism_tensor *const *)&t, 1, NULL, 1, out),
                    "'X'", "rank 1", "rank 2");
     prism_tensor_destroy(t);
@@ -320,11 +304,11 @@ static void test_run_errors(void) {
 
     /* A view over caller memory works as an input and is left alone. */
     float xv[6];
-    memcpy(xv, X_VALUES, sizeof xv);
+    memcpy(xv, MB_X_VALUES, sizeof xv);
     UNIT_OK(prism_tensor_create_view(PRISM_DTYPE_FLOAT, d23, 2, xv, sizeof xv, &t));
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&t, 1, NULL, 1, out));
-    check_floats(out[0], Y_VALUES, 6);
-    CU_ASSERT_EQUAL(memcmp(xv, X_VALUES, sizeof xv), 0);
+    check_floats(out[0], MB_Y_VALUES, 6);
+    CU_ASSERT_EQUAL(memcmp(xv, MB_X_VALUES, sizeof xv), 0);
     prism_tensor_destroy(out[0]);
     prism_tensor_destroy(t);
 
@@ -369,23 +353,23 @@ static void test_run_symbolic_and_kernel_error(void) {
 }
 
 static void test_select_outputs(void) {
-    mb_model *m = add_model();
-    mb_output(m, "S", PRISM_DTYPE_FLOAT, 2, D23);
+    mb_model *m = mb_add_relu_model();
+    mb_output(m, "S", PRISM_DTYPE_FLOAT, 2, MB_D23);
     prism_session *s;
     UNIT_OK(mb_session(env, m, &s));
     mb_free(m);
     CU_ASSERT_EQUAL(prism_session_output_count(s), 2);
-    prism_tensor *x = mb_float_tensor(2, D23, X_VALUES), *out[3] = {0};
+    prism_tensor *x = mb_float_tensor(2, MB_D23, MB_X_VALUES), *out[3] = {0};
     const char *in[] = {"X"}, *names[] = {"S", "Y", "S"};
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, names, 3, out));
-    check_floats(out[0], S_VALUES, 6);
-    check_floats(out[1], Y_VALUES, 6);
-    check_floats(out[2], S_VALUES, 6);
+    check_floats(out[0], MB_S_VALUES, 6);
+    check_floats(out[1], MB_Y_VALUES, 6);
+    check_floats(out[2], MB_S_VALUES, 6);
     CU_ASSERT_PTR_NOT_EQUAL(out[0], out[2]);
     for (int i = 0; i < 3; i++) prism_tensor_destroy(out[i]);
     /* Only Y; then nothing at all. */
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, names + 1, 1, out));
-    check_floats(out[0], Y_VALUES, 6);
+    check_floats(out[0], MB_Y_VALUES, 6);
     prism_tensor_destroy(out[0]);
     UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, names, 0, out));
     prism_tensor_destroy(x);
@@ -621,7 +605,7 @@ static void test_options(void) {
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_options_set_providers(o, NULL), "NULL");
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_options_set_provider_option(o, "cpu", NULL, "1"),
                    "NULL");
-    mb_model *m = add_model();
+    mb_model *m = mb_add_relu_model();
     size_t n;
     uint8_t *buf = mb_pack(m, &n);
     mb_free(m);
