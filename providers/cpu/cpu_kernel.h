@@ -189,6 +189,13 @@ prism_status cpu_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, c
                           size_t cap, size_t *n);
 /* cpu_tensor_load_f64 / cpu_store_f64_sat: inline, at the end of this file. */
 
+/* A float16 or bfloat16 tensor as a new malloc'd float array (NULL for a
+ * NULL tensor or on allocation failure; free() it), and the reverse into a
+ * float16/bfloat16 tensor of the same count: for kernels that compute half
+ * types through float. */
+float *cpu_half_widen(const cpu_tensor *t);
+void cpu_half_narrow(const float *f, cpu_tensor *t);
+
 /* float16 / bfloat16 conversions (round to nearest even). */
 float cpu_half_to_float(uint16_t h);
 uint16_t cpu_float_to_half(float f);

@@ -192,3 +192,19 @@ prism_status cpu_int_list(cpu_ctx *ctx, const cpu_tensor *t, const char *what, c
     return PRISM_OK;
 }
 
+
+float *cpu_half_widen(const cpu_tensor *t) {
+    if (!t) return NULL;
+    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
+    if (!f) return NULL;
+    const uint16_t *h = t->data;
+    for (int64_t i = 0; i < t->count; i++)
+        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
+    return f;
+}
+
+void cpu_half_narrow(const float *f, cpu_tensor *t) {
+    uint16_t *h = t->data;
+    for (int64_t i = 0; i < t->count; i++)
+        h[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(f[i]) : cpu_float_to_bf16(f[i]);
+}

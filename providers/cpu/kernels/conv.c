@@ -460,17 +460,6 @@ static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const
 CONV_DEFINE(float)
 CONV_DEFINE(double)
 
-/* float16 / bfloat16: widen to float, convolve, narrow. */
-static float *conv_widen(const cpu_tensor *t) {
-    if (!t) return NULL;
-    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
-    if (!f) return NULL;
-    const uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
-    return f;
-}
-
 static prism_status conv_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                              uint32_t n_in) {
     const conv_state *st = state;
@@ -494,14 +483,12 @@ static prism_status conv_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     case PRISM_DTYPE_FLOAT16:
     case PRISM_DTYPE_BFLOAT16: {
         if ((rc = cpu_output(ctx, 0, x->dtype, yr, yd, &y))) return rc;
-        float *xf = conv_widen(x), *wf = conv_widen(w), *bf = conv_widen(b);
+        float *xf = cpu_half_widen(x), *wf = cpu_half_widen(w), *bf = cpu_half_widen(b);
         float *yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
         if (!xf || !wf || (b && !bf) || !yf) rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
         else rc = conv_compute_float(ctx, &g, xf, wf, bf, yf);
         if (!rc) {
-            uint16_t *yh = y->data;
-            for (int64_t i = 0; i < y->count; i++)
-                yh[i] = x->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(yf[i]) : cpu_float_to_bf16(yf[i]);
+            cpu_half_narrow(yf, y);
         }
         free(xf);
         free(wf);

@@ -376,23 +376,6 @@ static void ct_gemm_tn_double(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, con
 CT_DEFINE(float)
 CT_DEFINE(double)
 
-/* float16 / bfloat16 run through float. */
-static float *ct_widen(const cpu_tensor *t) {
-    if (!t) return NULL;
-    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
-    if (!f) return NULL;
-    const uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
-    return f;
-}
-
-static void ct_narrow(const float *f, cpu_tensor *t) {
-    uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        h[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(f[i]) : cpu_float_to_bf16(f[i]);
-}
-
 static prism_status ct_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                            uint32_t n_in) {
     (void)node;
@@ -415,11 +398,11 @@ static prism_status ct_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     case PRISM_DTYPE_FLOAT16:
     case PRISM_DTYPE_BFLOAT16: {
         if ((rc = cpu_output(ctx, 0, x->dtype, x->rank, yd, &y))) return rc;
-        float *xf = ct_widen(x), *wf = ct_widen(w), *bf = ct_widen(b);
+        float *xf = cpu_half_widen(x), *wf = cpu_half_widen(w), *bf = cpu_half_widen(b);
         float *yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
         if (!xf || !wf || (b && !bf) || !yf) rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
         else rc = ct_compute_float(ctx, &g, xf, wf, bf, yf);
-        if (!rc) ct_narrow(yf, y);
+        if (!rc) cpu_half_narrow(yf, y);
         free(xf);
         free(wf);
         free(bf);
@@ -560,13 +543,13 @@ static prism_status col2im_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
         cpu_parallel_for(ctx, planes, col2im_planes, &t);
         return PRISM_OK;
     }
-    float *xf = ct_widen(x), *yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
+    float *xf = cpu_half_widen(x), *yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
     if (!xf || !yf) {
         rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     } else {
         col2im_task t = {&g, xf, yf, false};
         cpu_parallel_for(ctx, planes, col2im_planes, &t);
-        ct_narrow(yf, y);
+        cpu_half_narrow(yf, y);
     }
     free(xf);
     free(yf);

@@ -34,22 +34,6 @@ static bool gemm_supports(const cpu_node *node) {
 
 static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
-static float *widen(const cpu_tensor *t) {
-    if (!t) return NULL;
-    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
-    if (!f) return NULL;
-    const uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
-    return f;
-}
-
-static void narrow(const float *f, cpu_tensor *t) {
-    uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        h[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(f[i]) : cpu_float_to_bf16(f[i]);
-}
-
 /* ---- the naive kernel ---------------------------------------------------- */
 
 /*
@@ -175,9 +159,9 @@ static prism_status gemm_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     void *yp = Y->data;
     int32_t cdt = dt;
     if (half) {
-        af = widen(A);
-        bf = widen(B);
-        cf = widen(C);
+        af = cpu_half_widen(A);
+        bf = cpu_half_widen(B);
+        cf = cpu_half_widen(C);
         yf = malloc((size_t)total * sizeof *yf);
         if (!af || !bf || (C && !cf) || !yf) {
             rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -217,7 +201,7 @@ static prism_status gemm_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
         }
         cpu_parallel_for(ctx, M, naive_fn(cdt), &arg);
     }
-    if (half) narrow(yf, Y);
+    if (half) cpu_half_narrow(yf, Y);
 done:
     free(af);
     free(bf);
@@ -291,8 +275,8 @@ static prism_status matmul_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     void *yp = Y->data;
     int32_t cdt = dt;
     if (is_half(dt)) {
-        af = widen(A);
-        bf = widen(B);
+        af = cpu_half_widen(A);
+        bf = cpu_half_widen(B);
         yf = malloc((size_t)total * sizeof *yf);
         if (!af || !bf || !yf) {
             rc = cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -314,7 +298,7 @@ static prism_status matmul_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
                 cpu_sgemm(ctx, false, false, M, N, K, 1.0f, a + aoff[bt], K, b + boff[bt], N, 0.0f,
                           y + bt * M * N, N);
         }
-        if (yf) narrow(yf, Y);
+        if (yf) cpu_half_narrow(yf, Y);
     } else {
         naive_arg arg = {ap, bp, yp, aoff, boff, M, N, K, false, false, 1.0, 0.0, true, 1, 0};
         cpu_parallel_for(ctx, batches * M, naive_fn(cdt), &arg);

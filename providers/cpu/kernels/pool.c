@@ -391,22 +391,6 @@ POOL_MAX_DEFINE(uint8_t, 0)
 POOL_AVG_DEFINE(float)
 POOL_AVG_DEFINE(double)
 
-/* float16 / bfloat16 run through float. */
-static float *pool_widen(const cpu_tensor *t) {
-    float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
-    if (!f) return NULL;
-    const uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        f[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_half_to_float(h[i]) : cpu_bf16_to_float(h[i]);
-    return f;
-}
-
-static void pool_narrow(const float *f, cpu_tensor *t) {
-    uint16_t *h = t->data;
-    for (int64_t i = 0; i < t->count; i++)
-        h[i] = t->dtype == PRISM_DTYPE_FLOAT16 ? cpu_float_to_half(f[i]) : cpu_float_to_bf16(f[i]);
-}
-
 static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                              uint32_t n_in) {
     const pool_state *st = state;
@@ -432,7 +416,7 @@ static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     pool_arg arg = {&g, st, x->data, y->data, idx ? idx->data : NULL};
     float *xf = NULL, *yf = NULL;
     if (half) {
-        xf = pool_widen(x);
+        xf = cpu_half_widen(x);
         yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
         if (!xf || !yf) {
             free(xf);
@@ -497,7 +481,7 @@ static prism_status pool_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (g.out_plane > 0) cpu_parallel_for(ctx, g.planes, fn, fn_arg);
 done:
     free(tab);
-    if (half && !rc) pool_narrow(yf, y);
+    if (half && !rc) cpu_half_narrow(yf, y);
     free(xf);
     free(yf);
     return rc;
@@ -563,7 +547,7 @@ static prism_status gpool_run(cpu_ctx *ctx, const cpu_node *node, const cpu_tens
     gpool_arg arg = {x->data, y->data, plane};
     float *xf = NULL, *yf = NULL;
     if (half) {
-        xf = pool_widen(x);
+        xf = cpu_half_widen(x);
         yf = malloc((size_t)(y->count ? y->count : 1) * sizeof *yf);
         if (!xf || !yf) {
             free(xf);
@@ -578,7 +562,7 @@ static prism_status gpool_run(cpu_ctx *ctx, const cpu_node *node, const cpu_tens
         cpu_parallel_for(ctx, planes, is_max ? gmaxpool_planes_float : gavgpool_planes_float, &arg);
     else
         cpu_parallel_for(ctx, planes, is_max ? gmaxpool_planes_double : gavgpool_planes_double, &arg);
-    if (half) pool_narrow(yf, y);
+    if (half) cpu_half_narrow(yf, y);
     free(xf);
     free(yf);
     return PRISM_OK;
