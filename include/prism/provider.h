@@ -143,8 +143,9 @@ typedef struct prism_host_api {
 
     /* Diagnostics. set_error records the message (copied) for the call whose
      * context is hc; the plugin then returns a non-zero status. log sends a
-     * line to the application's log callback. Both accept hc == NULL (log
-     * then goes to the environment's logger, set_error is dropped). */
+     * line to the application's log callback. With hc == NULL (during init,
+     * which has no context), set_error becomes the message of the failing
+     * init and log is dropped. */
     void (*set_error)(prism_host_context *hc, const char *message);
     void (*log)(prism_host_context *hc, int32_t level, const char *message);
 

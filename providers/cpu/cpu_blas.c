@@ -33,7 +33,7 @@ static const char *cpu_best_coretype(void) {
     return NULL;
 }
 
-void cpu_blas_load(cpu_blas *b, const prism_host_api *host) {
+void cpu_blas_load(cpu_blas *b) {
     memset(b, 0, sizeof *b);
     const char *preset = getenv("OPENBLAS_CORETYPE");
     char chosen[64] = "";
@@ -52,7 +52,6 @@ void cpu_blas_load(cpu_blas *b, const prism_host_api *host) {
                  "blas=none (OpenBLAS not found: using the provider's own GEMM, much slower)");
         if (b->dl) dlclose(b->dl);
         b->dl = NULL;
-        if (host) host->log(NULL, PRISM_LOG_WARNING, "cpu provider: OpenBLAS not found; GEMM will be slow");
         return;
     }
     void (*set_threads)(int) = (void (*)(int))(uintptr_t)dlsym(b->dl, "openblas_set_num_threads");

@@ -14,7 +14,7 @@ typedef struct cpu_blas {
     cpu_sgemm_fn sgemm; /* NULL: the provider's own fallback GEMM is used */
     char description[256];
 } cpu_blas;
-void cpu_blas_load(cpu_blas *b, const prism_host_api *host);
+void cpu_blas_load(cpu_blas *b);
 void cpu_blas_unload(cpu_blas *b);
 
 /* ---- thread pool (cpu_threads.c) ---- */

@@ -81,6 +81,8 @@ static prism_status cpu_instance_create(prism_provider *p, uint32_t device, cons
             return PRISM_ERR_INVALID_ARGUMENT;
         }
     }
+    if (!p->blas.sgemm) /* said once per session: init has no logger to say it to */
+        p->host->log(hc, PRISM_LOG_WARNING, "OpenBLAS was not found: GEMM uses the provider's own, much slower loop");
     prism_instance *inst = calloc(1, sizeof *inst);
     if (!inst) return PRISM_ERR_OUT_OF_MEMORY;
     inst->prov = p;
@@ -161,7 +163,7 @@ PRISM_PROVIDER_EXPORT prism_status prism_provider_init(const prism_host_api *hos
     prism_provider *p = calloc(1, sizeof *p);
     if (!p) return PRISM_ERR_OUT_OF_MEMORY;
     p->host = host;
-    cpu_blas_load(&p->blas, host);
+    cpu_blas_load(&p->blas);
     cpu_describe(p);
     *out_provider = p;
     *out_api = &cpu_api;
