@@ -43,12 +43,36 @@ static void pr_provider_unload(pr_provider *pv) {
     free(pv);
 }
 
-void prism_env_destroy(prism_env *env) {
-    if (!env) return;
+static void env_free(prism_env *env) {
     for (size_t i = 0; i < env->n_providers; i++) pr_provider_unload(env->providers[i]);
     free(env->providers);
     pthread_mutex_destroy(&env->lock);
     free(env);
+}
+
+/* Providers must outlive every instance and compiled unit they made, so an
+ * env destroyed while sessions live is only marked; the last session frees
+ * it. */
+void prism_env_destroy(prism_env *env) {
+    if (!env) return;
+    pthread_mutex_lock(&env->lock);
+    bool later = env->live_sessions > 0;
+    env->destroyed = true;
+    pthread_mutex_unlock(&env->lock);
+    if (!later) env_free(env);
+}
+
+void pr_env_retain(prism_env *env) {
+    pthread_mutex_lock(&env->lock);
+    env->live_sessions++;
+    pthread_mutex_unlock(&env->lock);
+}
+
+void pr_env_release(prism_env *env) {
+    pthread_mutex_lock(&env->lock);
+    bool last = --env->live_sessions == 0 && env->destroyed;
+    pthread_mutex_unlock(&env->lock);
+    if (last) env_free(env);
 }
 
 void prism_env_set_logger(prism_env *env, prism_log_fn fn, void *user_data, prism_log_level min_level) {

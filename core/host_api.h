@@ -4,6 +4,7 @@
 #define PRISM_CORE_HOST_API_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "prism/prism.h"
 #include "prism/provider.h"
@@ -43,6 +44,7 @@ struct prism_env {
     pr_provider **providers;
     size_t n_providers, cap_providers;
     size_t live_sessions;
+    bool destroyed; /* prism_env_destroy was called while sessions lived */
 };
 
 void pr_host_api_init(prism_host_api *h);
@@ -55,7 +57,10 @@ prism_status pr_hc_fail(prism_host_context *hc, prism_status st, const char *wha
 void pr_hc_clear(prism_host_context *hc);
 /* Find a loaded provider by name, loading it when needed. */
 prism_status pr_env_provider(prism_env *env, const char *name_or_path, pr_provider **out);
-/* Run-time output allocation (session.c). */
+/* Sessions keep their env (and so its providers) alive. */
+void pr_env_retain(prism_env *env);
+void pr_env_release(prism_env *env);
+/* Run-time output allocation (session_run.c). */
 prism_status pr_run_output_alloc(prism_host_context *hc, uint32_t k, int32_t dtype, uint32_t rank, const int64_t *dims,
                                  void **out_data);
 

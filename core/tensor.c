@@ -84,6 +84,10 @@ prism_status pr_tensor_new_uninit(prism_dtype dtype, const int64_t *dims, size_t
     return tensor_alloc(dtype, dims, rank, false, out);
 }
 
+prism_status pr_tensor_new_header(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out) {
+    return pr_tensor_shell(dtype, dims, rank, out);
+}
+
 prism_status prism_tensor_create(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out_tensor) {
     return pr_tensor_new(dtype, dims, rank, out_tensor);
 }

@@ -22,6 +22,9 @@ prism_status pr_tensor_new(prism_dtype dtype, const int64_t *dims, size_t rank, 
 /* Same, with the elements left uninitialised (strings still NULL): for
  * buffers about to be filled, such as kernel outputs. */
 prism_status pr_tensor_new_uninit(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out);
+/* Shape and type only, no storage (data NULL, not owned): the header of a
+ * tensor that lives in device memory. */
+prism_status pr_tensor_new_header(prism_dtype dtype, const int64_t *dims, size_t rank, prism_tensor **out);
 /* Deep copy (strings duplicated). */
 prism_status pr_tensor_clone(const prism_tensor *src, prism_tensor **out);
 bool pr_dtype_known(int32_t dtype);

@@ -64,8 +64,9 @@ typedef void (*prism_log_fn)(void *user_data, prism_log_level level, const char 
  * libprism shared object, then in the install folder.
  * Errors: PRISM_ERR_OUT_OF_MEMORY. */
 prism_status prism_env_create(prism_env **out_env);
-/* Destroys the env. Every session created from it must be destroyed first
- * (the env then unloads its providers). Accepts NULL. */
+/* Destroys the env. Sessions still alive keep it (and its providers)
+ * loaded: the last of them to be destroyed unloads the providers. Accepts
+ * NULL. */
 void prism_env_destroy(prism_env *env);
 /* Set the log callback and the lowest level passed to it (default: no
  * callback, WARNING). Not synchronised with concurrent logging: call before
@@ -109,13 +110,77 @@ prism_status prism_env_device(const prism_env *env, size_t provider_index, size_
 prism_status prism_session_options_create(prism_session_options **out_options);
 void prism_session_options_destroy(prism_session_options *options);
 /* Ordered, comma-separated provider list ("opencl,cpu"). Default: "cpu".
- * Names are loaded on demand at session creation. */
+ * Entries are provider names, loaded on demand at session creation, or
+ * paths to provider libraries (anything containing '/'). "all" means every
+ * provider found on the search path that has a device, accelerators first,
+ * CPU last. When fallback is allowed and "cpu" is not listed, the CPU
+ * provider is the last resort for nodes no listed provider can run. */
 prism_status prism_session_options_set_providers(prism_session_options *options, const char *list);
 /* Intra-op threads for each run (>= 1; 0 = one per core). Default 0. */
 prism_status prism_session_options_set_threads(prism_session_options *options, uint32_t threads);
 /* A key=value option passed to one provider's instances. */
 prism_status prism_session_options_set_provider_option(prism_session_options *options, const char *provider,
                                                        const char *key, const char *value);
+
+/* A provider option given as one string "PROVIDER:KEY=VALUE" (the CLI's and
+ * PRISM_PROVIDER_OPTIONS' form). Errors: PRISM_ERR_INVALID_ARGUMENT for a
+ * string without ':' or '=' or with an empty part. */
+prism_status prism_session_options_add_provider_option_string(prism_session_options *options, const char *spec);
+
+/* Device-placement policies (see docs/session-options.md). */
+typedef enum prism_policy {
+    /* Each node goes to the first provider in the list that can run it. */
+    PRISM_POLICY_PROVIDER_ORDER = 0,
+    /* Providers whose device has the named type come first (in list order),
+     * then the others; a node placed elsewhere is a fallback. */
+    PRISM_POLICY_PREFER_GPU = 1,
+    PRISM_POLICY_PREFER_FPGA = 2,
+    PRISM_POLICY_PREFER_CPU = 3,
+    /* Minimise estimated latency: the providers' per-node cost estimates
+     * plus the time of the copies a placement implies. */
+    PRISM_POLICY_LATENCY = 4,
+    PRISM_POLICY_PREFER_ACCELERATOR = 5
+} prism_policy;
+/* "provider_order", "prefer_gpu", "prefer_fpga", "prefer_cpu",
+ * "prefer_accelerator", "latency"; NULL for an unknown value. Static storage. */
+const char *prism_policy_name(prism_policy policy);
+/* Parse a policy name (as above; '-' may stand for '_'). Errors:
+ * PRISM_ERR_INVALID_ARGUMENT naming the accepted names. */
+prism_status prism_policy_from_name(const char *name, prism_policy *out_policy);
+/* Default PRISM_POLICY_PROVIDER_ORDER. */
+prism_status prism_session_options_set_policy(prism_session_options *options, prism_policy policy);
+
+/* Per-node affinity: "KEY=PROVIDER[,KEY=PROVIDER...]" where KEY is a node
+ * name or an op type ("Conv=xrt,node_17=cpu"); a node-name entry wins over
+ * an op-type entry. Replaces earlier entries; "" clears them. The provider
+ * must be one the session uses (it is added to the session's providers
+ * when missing). A node whose affinity provider cannot run it is placed by
+ * the other rules and reported as a fallback. */
+prism_status prism_session_options_set_affinity(prism_session_options *options, const char *spec);
+/* Add one affinity entry (key = node name or op type). */
+prism_status prism_session_options_add_affinity(prism_session_options *options, const char *key,
+                                                const char *provider);
+
+/* Minimum subgraph size in nodes (default 1). A subgraph smaller than this
+ * goes back to the next preferred provider that can run its nodes (a
+ * subgraph on the last resort provider stays). */
+prism_status prism_session_options_set_min_subgraph(prism_session_options *options, uint32_t nodes);
+
+/* Whether a node may run outside the session's preferences: on the CPU
+ * provider when no listed provider can run it, against its affinity, or on
+ * another device type than the policy prefers. Default allowed: every
+ * fallback is then logged at WARNING level and listed in the partition
+ * report. When forbidden, session creation fails with
+ * PRISM_ERR_NOT_SUPPORTED naming every such node with its op. */
+prism_status prism_session_options_set_fallback(prism_session_options *options, int allowed);
+
+/* Whether session creation applies the PRISM_* environment variables
+ * (default 1): PRISM_PROVIDERS, PRISM_POLICY, PRISM_AFFINITY,
+ * PRISM_MIN_SUBGRAPH, PRISM_FALLBACK (0 or 1), PRISM_THREADS and
+ * PRISM_PROVIDER_OPTIONS ("P:K=V;P:K=V"). A variable that is set replaces
+ * the program's setting (so an unmodified program can be redirected); an
+ * invalid value makes session creation fail naming the variable. */
+prism_status prism_session_options_set_environment(prism_session_options *options, int enabled);
 
 /* ---- models (inspection without a session) ------------------------------ */
 
@@ -185,9 +250,53 @@ prism_status prism_session_run(prism_session *session, const char *const *input_
                                const prism_tensor *const *inputs, size_t n_inputs, const char *const *output_names,
                                size_t n_outputs, prism_tensor **outputs);
 
-/* Which provider and device runs each node, as a text or JSON report
- * (format "text" or "json"). The string is owned by the session. */
+/* The partition report: which provider and device runs each node and why,
+ * the subgraphs, every copy between memory spaces with its size, and every
+ * fallback with its reason. format: "text", "json" or "dot" (Graphviz:
+ * nodes coloured by device, subgraphs boxed). The string is owned by the
+ * session; NULL for an unknown format. */
 const char *prism_session_placement(const prism_session *session, const char *format);
+
+/* The same report, item by item. Strings are owned by the session. */
+typedef struct prism_node_placement {
+    uint32_t struct_size; /* set to sizeof(prism_node_placement) before the call */
+    const char *name;     /* node name ("" when the model gives none) */
+    const char *op_type;
+    const char *provider;
+    uint32_t device;
+    size_t subgraph;    /* index into the session's subgraphs */
+    int fallback;       /* 1 when the node runs outside the preferences */
+    const char *reason; /* why it was placed there */
+} prism_node_placement;
+size_t prism_session_node_count(const prism_session *session);
+/* Errors: PRISM_ERR_NOT_FOUND (bad index), PRISM_ERR_INVALID_ARGUMENT
+ * (struct_size too small). */
+prism_status prism_session_node_placement(const prism_session *session, size_t node, prism_node_placement *out);
+
+typedef struct prism_subgraph_info {
+    uint32_t struct_size;
+    const char *provider;
+    uint32_t device;
+    size_t node_count;
+    size_t input_count, output_count;
+} prism_subgraph_info;
+/* Subgraphs in execution order. */
+size_t prism_session_subgraph_count(const prism_session *session);
+prism_status prism_session_subgraph(const prism_session *session, size_t index, prism_subgraph_info *out);
+
+typedef struct prism_copy_info {
+    uint32_t struct_size;
+    const char *value;         /* the value copied */
+    const char *from_provider; /* "host" for host memory */
+    uint32_t from_device;
+    const char *to_provider; /* "host" for host memory */
+    uint32_t to_device;
+    int64_t bytes;           /* -1 when the size is known only at run time */
+    int direct;              /* 1: device to device without a host bounce */
+} prism_copy_info;
+/* Copies the executor makes on every run, in execution order. */
+size_t prism_session_copy_count(const prism_session *session);
+prism_status prism_session_copy(const prism_session *session, size_t index, prism_copy_info *out);
 
 /* ---- tensors ------------------------------------------------------------ */
 
