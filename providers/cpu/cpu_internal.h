@@ -50,6 +50,9 @@ struct prism_instance {
     int threads;
 };
 
+/* Estimated seconds to run a node (cpu_cost.c), for the latency policy. */
+double cpu_node_cost(const prism_instance *inst, const prism_graph_view *g, uint32_t node);
+
 #define CPU_NO_SLOT UINT32_MAX
 
 struct cpu_node {

@@ -128,7 +128,7 @@ static prism_status cpu_get_capability(prism_instance *inst, const prism_graph_v
     for (uint32_t i = 0; i < nn; i++) {
         out_supported[i] = cpu_node_supported(host, g, i, 0);
         if (out_group) out_group[i] = 0;
-        if (out_cost) out_cost[i] = 0.0;
+        if (out_cost) out_cost[i] = out_supported[i] ? cpu_node_cost(inst, g, i) : -1.0;
     }
     return PRISM_OK;
 }
