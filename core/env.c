@@ -171,6 +171,10 @@ static prism_status pr_load_library(prism_env *env, const char *path, pr_provide
     }
     pv->dl = dl;
     pv->path = pr_strdup(path);
+    if (!pv->path) {
+        pr_provider_unload(pv);
+        return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
     prism_provider_probe_fn probe = (prism_provider_probe_fn)(uintptr_t)dlsym(dl, PRISM_PROVIDER_PROBE_SYMBOL);
     if (probe) {
         uint32_t v = probe();
@@ -248,7 +252,12 @@ static prism_status pr_load_library(prism_env *env, const char *path, pr_provide
     *out = pv;
     return PRISM_OK;
 fail_table:
-    if (a && a->destroy) a->destroy(pv->p);
+    /* Only a table of our major version, large enough to hold destroy, has
+     * destroy where we look for it: the provider object of any other table is
+     * abandoned rather than calling a pointer of unknown meaning. */
+    if (a && a->abi_major == PRISM_PROVIDER_ABI_MAJOR &&
+        a->struct_size >= offsetof(prism_provider_api, destroy) + sizeof a->destroy && a->destroy)
+        a->destroy(pv->p);
     pv->p = NULL;
     pv->api = NULL;
 fail:

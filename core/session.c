@@ -174,7 +174,20 @@ static prism_status create_instances(prism_session *s, const prism_session_optio
             pr_clear_error();
         }
     }
-    if (!s->n_insts) return pr_fail(PRISM_ERR_NOT_FOUND, "none of the requested providers has a usable device");
+    if (!s->n_insts) {
+        /* Say which providers were unusable and why. */
+        pr_buf why = {0};
+        for (size_t i = 0; i < o->n_providers; i++) {
+            pr_provider *pv;
+            if (strcmp(o->providers[i], "all") != 0 && pr_env_provider(s->env, o->providers[i], &pv) == PRISM_OK)
+                pr_buf_printf(&why, "%sprovider '%s' has no device (%s)", why.len ? "; " : "", pv->name,
+                              pv->reason ? pv->reason : "no reason given");
+        }
+        st = pr_fail(PRISM_ERR_NOT_FOUND, "none of the requested providers has a usable device%s%s",
+                     why.len ? ": " : "", why.data ? why.data : "");
+        pr_buf_free(&why);
+        return st;
+    }
     /* Device-type policies rank the preferred type first (stable); the
      * last-resort CPU stays last. */
     int32_t want = policy_type(o->policy);
