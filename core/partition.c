@@ -422,8 +422,12 @@ static void mark_fallbacks(pr_ctx *c, pr_buf *msg, size_t *count) {
             snprintf(why, sizeof why, "affinity %s=%s cannot be honoured (%s)", in->affinity_key[n],
                      in->affinity_target[n],
                      in->affinity && in->affinity[n] >= 0 ? "that provider cannot run it" : "that provider has no device");
-        else if (!cd->listed)
-            snprintf(why, sizeof why, "no listed provider can run it");
+        else if (!cd->listed) {
+            bool listed_can = false;
+            for (size_t k = 0; k < in->n_cands; k++) listed_can |= in->cands[k].listed && claims(c, (int32_t)k, n);
+            if (listed_can && c->reason[n]) snprintf(why, sizeof why, "%s", c->reason[n]);
+            else snprintf(why, sizeof why, "no listed provider can run it");
+        }
         else if (want_type >= 0 && cd->device_type != want_type)
             snprintf(why, sizeof why, "no %s device can run it", type_name(want_type));
         if (!*why) continue;

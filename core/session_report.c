@@ -198,8 +198,14 @@ static void build_json(const prism_session *s, pr_buf *j, prism_policy policy) {
 }
 
 /* DOT strings: quotes and backslashes escaped, control characters dropped. */
+static void dot_string_tail(pr_buf *b, const char *s);
 static void dot_string(pr_buf *b, const char *s) {
     pr_buf_append(b, "\"", 1);
+    dot_string_tail(b, s);
+}
+
+/* The rest of a string dot_string opened (escaped, then closed). */
+static void dot_string_tail(pr_buf *b, const char *s) {
     for (const char *p = s ? s : ""; *p; p++) {
         if (*p == '"' || *p == '\\') pr_buf_append(b, "\\", 1);
         if ((unsigned char)*p >= 0x20) pr_buf_append(b, p, 1);
@@ -236,16 +242,11 @@ static void build_dot(const prism_session *s, pr_buf *d) {
         pr_buf_printf(d, ";\n    style=dashed;\n");
         for (size_t k = 0; k < sb->n_nodes; k++) {
             uint32_t n = sb->nodes[k];
-            char nl[512];
-            snprintf(nl, sizeof nl, "%s\\n%s", nlabel(&g->nodes[n]), g->nodes[n].op_type);
             pr_buf_printf(d, "    n%u [label=", n);
-            /* The \n above is DOT's line break: keep it unescaped. */
-            pr_buf_append(d, "\"", 1);
-            for (const char *p = nl; *p; p++) {
-                if (*p == '"') pr_buf_append(d, "\\", 1);
-                if ((unsigned char)*p >= 0x20) pr_buf_append(d, p, 1);
-            }
-            pr_buf_append(d, "\"", 1);
+            dot_string(d, nlabel(&g->nodes[n]));
+            d->len--; /* reopen the string: DOT's line break, then the op */
+            pr_buf_append(d, "\\n", 2);
+            dot_string_tail(d, g->nodes[n].op_type);
             pr_buf_printf(d, ", fillcolor=\"%s\"%s];\n", palette[(size_t)sb->cand % (sizeof palette / sizeof *palette)],
                           s->plan.node_fallback[n] ? ", penwidth=3, color=red" : "");
         }

@@ -27,6 +27,7 @@ APT_PACKAGES=(
     libonnx-dev libonnx-testdata
     libopenblas-dev libcunit1-dev
     python3-torchvision python3-numpy
+    graphviz
 )
 ONNX_VERSION=1.23.2
 PYTHON=${PYTHON:-python3}

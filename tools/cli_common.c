@@ -124,3 +124,44 @@ void cli_summarize(const prism_tensor *t, FILE *out) {
     for (int64_t i = 0; i < n && i < 5; i++) fprintf(out, " %.6g", value_at(t, i, &ok));
     if (n > 5) fprintf(out, " ...");
 }
+
+void cli_print_policy_names(FILE *out) {
+    /* The enum is contiguous from 0: list what the library names, so the
+     * message never drifts from what it accepts. */
+    for (int p = 0; prism_policy_name((prism_policy)p); p++)
+        fprintf(out, "%s%s", p ? ", " : "", prism_policy_name((prism_policy)p));
+}
+
+bool cli_parse_policy(const char *flag, const char *text, prism_policy *out) {
+    if (text && prism_policy_from_name(text, out) == PRISM_OK) return true;
+    fprintf(stderr, "prism: %s: unknown policy '%s' (accepted: ", flag, text ? text : "");
+    cli_print_policy_names(stderr);
+    fprintf(stderr, ")\n");
+    return false;
+}
+
+int cli_add_affinity(prism_session_options *opts, const char *flag, const char *spec) {
+    /* Split here rather than in the library so a typo is a usage error that
+     * names the flag and the offending entry. */
+    for (const char *p = spec ? spec : "";;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq == p || eq == p + len - 1) {
+            fprintf(stderr, "prism: %s expects KEY=PROVIDER[,KEY=PROVIDER...] (KEY: node name or op type), got '%.*s'\n",
+                    flag, (int)len, p);
+            return 2;
+        }
+        char *key = strndup(p, (size_t)(eq - p)), *provider = strndup(eq + 1, len - (size_t)(eq - p) - 1);
+        prism_status st = key && provider ? prism_session_options_add_affinity(opts, key, provider)
+                                          : PRISM_ERR_OUT_OF_MEMORY;
+        free(key);
+        free(provider);
+        if (st) {
+            cli_error(flag, st);
+            return st == PRISM_ERR_INVALID_ARGUMENT ? 2 : 1;
+        }
+        if (!end) return 0;
+        p = end + 1;
+    }
+}

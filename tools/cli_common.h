@@ -20,4 +20,15 @@ void cli_fill_random(prism_tensor *t, uint64_t seed);
 /* One-line summary of a tensor's values (min/max/mean, first values). */
 void cli_summarize(const prism_tensor *t, FILE *out);
 
+/* The policy names the library accepts, as "a, b, c" on out. */
+void cli_print_policy_names(FILE *out);
+/* Parse --policy's value; false (with a message listing the accepted names)
+ * for an unknown one. */
+bool cli_parse_policy(const char *flag, const char *text, prism_policy *out);
+/* Add each entry of an affinity spec "KEY=PROVIDER[,KEY=PROVIDER...]" to
+ * opts (entries accumulate over calls). Returns 0, 2 for a malformed spec
+ * (message names flag; also when the library finds an entry invalid) or 1
+ * when the library fails otherwise (out of memory). */
+int cli_add_affinity(prism_session_options *opts, const char *flag, const char *spec);
+
 #endif

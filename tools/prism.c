@@ -1,7 +1,11 @@
 /*
- * prism — command-line front end: run a model, list devices, inspect a
- * model. Every error is printed with its status and context and gives a
- * non-zero exit status (1 for failures, 2 for usage errors).
+ * prism — command-line front end: run a model, show how a session
+ * partitions it across providers, list devices, inspect a model. Every
+ * error is printed with its status and context and gives a non-zero exit
+ * status (1 for failures, 2 for usage errors). Session settings are only
+ * passed on to the library: the PRISM_* environment variables are applied
+ * by session creation itself, so the CLI and any other program behave the
+ * same.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,15 +32,18 @@ typedef struct kv {
     char *value;
 } kv;
 
+/* Which command is parsing: the session flags are shared, the rest differ. */
+typedef enum cli_cmd { CMD_RUN, CMD_PARTITION } cli_cmd;
+
 typedef struct run_args {
     const char *model;
-    const char *providers;
     const char *input_dir, *output_dir;
+    const char *format, *out_file; /* partition */
     kv *inputs, *dims;
     size_t n_inputs, n_dims;
-    long long repeat, threads;
+    long long repeat;
     bool show_placement, verbose;
-    prism_session_options *opts;
+    prism_session_options *opts; /* every other session flag lands here directly */
 } run_args;
 
 static bool split_kv(const char *flag, const char *arg, char sep, kv *out) {
@@ -66,58 +73,140 @@ static void free_run_args(run_args *a) {
     prism_session_options_destroy(a->opts);
 }
 
-/* "all" means every provider that has a device, accelerators first. */
-static char *expand_providers(prism_env *env, const char *list) {
-    if (strcmp(list, "all") != 0) return strdup(list);
-    prism_env_load_all_providers(env);
-    size_t cap = 16;
-    char *out = calloc(1, cap);
-    for (int pass = 0; pass < 2 && out; pass++)
-        for (size_t i = 0; i < prism_env_provider_count(env); i++) {
-            if (!prism_env_device_count(env, i)) continue;
-            prism_device_desc d = {.struct_size = sizeof d};
-            if (prism_env_device(env, i, 0, &d)) continue;
-            if ((d.type == PRISM_DEVICE_CPU) != (pass == 1)) continue;
-            const char *name = prism_env_provider_name(env, i);
-            size_t need = strlen(out) + strlen(name) + 2;
-            if (need > cap) {
-                char *o = realloc(out, cap = need * 2);
-                if (!o) {
-                    free(out);
-                    return NULL;
-                }
-                out = o;
-            }
-            if (*out) strcat(out, ",");
-            strcat(out, name);
-        }
-    return out;
+/* Help shared by every command that creates a session. */
+static void print_session_help(void) {
+    printf("session options:\n"
+           "  --providers LIST         ordered, comma-separated providers: names (cpu, opencl, ...) or\n"
+           "                           paths to libprism_provider_*.so (default cpu; 'all' = every\n"
+           "                           provider with a device, accelerators first, CPU last)\n"
+           "  --policy NAME            how nodes are placed (default provider_order), one of:");
+    int col = 90; /* the names come from the library, wrapped at 90 columns */
+    for (int p = 0; prism_policy_name((prism_policy)p); p++) {
+        const char *name = prism_policy_name((prism_policy)p);
+        if (p) col += printf(",");
+        if (col + 1 + (int)strlen(name) > 90) col = printf("\n%27s", "") - 1;
+        else col += printf(" ");
+        col += printf("%s", name);
+    }
+    printf("\n"
+           "  --affinity KEY=P[,...]   run the node named KEY, or every node of op type KEY, on\n"
+           "                           provider P (repeatable; a node name wins over an op type)\n"
+           "  --provider-option P:K=V  option K=V for provider P, e.g. cpu:threads=2, opencl:device=1\n"
+           "                           (repeatable)\n"
+           "  --min-subgraph N         a subgraph of fewer than N nodes goes to the next provider that\n"
+           "                           can run it (default 1)\n"
+           "  --no-fallback            fail, naming the nodes, instead of running a node outside these\n"
+           "                           preferences (default: allowed, logged and reported)\n"
+           "  --threads N              intra-op threads (default 0: one per core)\n"
+           "  -v, --verbose            log at info level (fallbacks are logged as warnings)\n"
+           "\n"
+           "environment (a variable that is set replaces the flag's value):\n"
+           "  PRISM_PROVIDERS=LIST     as --providers\n"
+           "  PRISM_POLICY=NAME        as --policy\n"
+           "  PRISM_AFFINITY=KEY=P,... as --affinity\n"
+           "  PRISM_MIN_SUBGRAPH=N     as --min-subgraph\n"
+           "  PRISM_FALLBACK=0|1       0 as --no-fallback, 1 allows fallback\n"
+           "  PRISM_THREADS=N          as --threads\n"
+           "  PRISM_PROVIDER_OPTIONS=P:K=V;P:K=V\n"
+           "                           as --provider-option\n"
+           "  PRISM_PROVIDER_PATH=DIR:DIR\n"
+           "                           folders searched for providers first\n"
+           "An invalid value in one of them fails the session, naming the variable; an empty one\n"
+           "is ignored.\n");
 }
 
 static int print_run_help(void) {
     printf("usage: prism run MODEL [options]\n"
            "Run a model once (or --repeat times) and print its outputs.\n\n"
-           "  --providers LIST        ordered provider list, e.g. opencl,cpu (default cpu; 'all' = every\n"
-           "                          provider with a device, accelerators first)\n"
-           "  --provider-option P:K=V an option for provider P (repeatable)\n"
-           "  --threads N             intra-op threads (default: one per core)\n"
-           "  --input-dir DIR         read DIR/input_K.pb (ONNX backend-test layout) for input K\n"
-           "  --input NAME=FILE.pb    read one input from a TensorProto file (repeatable)\n"
-           "  --dim NAME=VALUE        value of a symbolic dim for generated inputs (default 1)\n"
-           "  --output-dir DIR        write output_K.pb files (TensorProto)\n"
-           "  --repeat N              run N times and print timings\n"
-           "  --show-placement        print which provider runs every node\n"
-           "  -v, --verbose           log at info level\n"
-           "Without --input/--input-dir, inputs are deterministic pseudo-random values.\n");
+           "  --input-dir DIR          read DIR/input_K.pb (ONNX backend-test layout) for input K\n"
+           "  --input NAME=FILE.pb     read one input from a TensorProto file (repeatable)\n"
+           "  --dim NAME=VALUE         value of a symbolic dim for generated inputs (default 1)\n"
+           "  --output-dir DIR         write output_K.pb files (TensorProto)\n"
+           "  --repeat N               run N times and print timings\n"
+           "  --show-placement         print the partition report (as prism partition)\n"
+           "Without --input/--input-dir, inputs are deterministic pseudo-random values.\n\n");
+    print_session_help();
     return 0;
 }
 
-/* Returns 0 on success, USAGE_ERROR on bad flags, -1 after --help. */
-static int parse_run_args(int argc, char **argv, run_args *a, bool allow_io) {
+static int print_partition_help(void) {
+    printf("usage: prism partition MODEL [options]\n"
+           "Create a session (without running it) and print its partition report: which provider\n"
+           "and device runs each node and why, the subgraphs, the copies between memory spaces and\n"
+           "every fallback.\n\n"
+           "  --format text|json|dot   report format (default text; dot is a Graphviz picture:\n"
+           "                           prism partition m.onnx --format dot | dot -Tsvg > m.svg)\n"
+           "  -o, --output FILE        write the report to FILE instead of stdout\n\n");
+    print_session_help();
+    return 0;
+}
+
+/* A session flag (shared by run and partition): 1 consumed (*i advanced
+ * past its value), 0 not a session flag, 2 usage error, -1 other failure. */
+static int parse_session_flag(int argc, char **argv, int *i, run_args *a) {
+    const char *f = argv[*i];
+    bool takes_value = !strcmp(f, "--providers") || !strcmp(f, "--policy") || !strcmp(f, "--affinity") ||
+                       !strcmp(f, "--provider-option") || !strcmp(f, "--min-subgraph") || !strcmp(f, "--threads");
+    if (!takes_value) {
+        if (!strcmp(f, "--no-fallback")) {
+            prism_status st = prism_session_options_set_fallback(a->opts, 0);
+            return st ? (cli_error(f, st), -1) : 1;
+        }
+        if (!strcmp(f, "-v") || !strcmp(f, "--verbose")) return a->verbose = true, 1;
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "prism: %s needs a value\n", f);
+        return USAGE_ERROR;
+    }
+    const char *v = argv[++*i];
+    prism_status st = PRISM_OK;
+    long long n;
+    if (!strcmp(f, "--providers")) {
+        if (!*v) {
+            fprintf(stderr, "prism: --providers expects a comma-separated list of providers\n");
+            return USAGE_ERROR;
+        }
+        st = prism_session_options_set_providers(a->opts, v);
+    } else if (!strcmp(f, "--policy")) {
+        prism_policy p;
+        if (!cli_parse_policy(f, v, &p)) return USAGE_ERROR;
+        st = prism_session_options_set_policy(a->opts, p);
+    } else if (!strcmp(f, "--affinity")) {
+        int rc = cli_add_affinity(a->opts, f, v);
+        return rc == 0 ? 1 : rc == 2 ? USAGE_ERROR : -1;
+    } else if (!strcmp(f, "--provider-option")) {
+        const char *colon = strchr(v, ':'), *eq = colon ? strchr(colon, '=') : NULL;
+        if (!colon || colon == v || !eq || eq == colon + 1 || !eq[1]) {
+            fprintf(stderr, "prism: --provider-option expects PROVIDER:KEY=VALUE, got '%s'\n", v);
+            return USAGE_ERROR;
+        }
+        if ((st = prism_session_options_add_provider_option_string(a->opts, v))) {
+            cli_error(f, st);
+            return st == PRISM_ERR_INVALID_ARGUMENT ? USAGE_ERROR : -1;
+        }
+    } else if (!strcmp(f, "--min-subgraph")) {
+        if (!cli_parse_int(f, v, 1, 1000000, &n)) return USAGE_ERROR;
+        st = prism_session_options_set_min_subgraph(a->opts, (uint32_t)n);
+    } else { /* --threads */
+        if (!cli_parse_int(f, v, 0, 1024, &n)) return USAGE_ERROR;
+        st = prism_session_options_set_threads(a->opts, (uint32_t)n);
+    }
+    if (st) {
+        cli_error(f, st);
+        return st == PRISM_ERR_INVALID_ARGUMENT ? USAGE_ERROR : -1;
+    }
+    return 1;
+}
+
+/* The one parser of run and partition. Returns 0 on success, USAGE_ERROR
+ * on bad flags, 1 on another failure, -1 after --help. */
+static int parse_run_args(int argc, char **argv, run_args *a, cli_cmd cmd) {
     memset(a, 0, sizeof *a);
-    a->providers = "cpu";
     a->repeat = 1;
+    a->format = "text";
     if (prism_session_options_create(&a->opts)) return cli_error("session options", PRISM_ERR_OUT_OF_MEMORY);
+    bool run = cmd == CMD_RUN, partition = cmd == CMD_PARTITION;
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -130,30 +219,16 @@ static int parse_run_args(int argc, char **argv, run_args *a, bool allow_io) {
         i++;                                                         \
     } while (0)
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return -1;
-        else if (!strcmp(f, "--providers")) { NEED_VALUE(); a->providers = v; }
-        else if (!strcmp(f, "--threads")) {
-            NEED_VALUE();
-            if (!cli_parse_int(f, v, 0, 1024, &a->threads)) return USAGE_ERROR;
-        } else if (!strcmp(f, "--provider-option")) {
-            NEED_VALUE();
-            kv p, o;
-            if (!split_kv(f, v, ':', &p)) return USAGE_ERROR;
-            bool ok = split_kv(f, p.value, '=', &o);
-            if (ok) {
-                prism_status st = prism_session_options_set_provider_option(a->opts, p.name, o.name, o.value);
-                if (st) ok = (cli_error("--provider-option", st), false);
-                free(o.name), free(o.value);
-            }
-            free(p.name), free(p.value);
-            if (!ok) return USAGE_ERROR;
-        } else if (!strcmp(f, "-v") || !strcmp(f, "--verbose")) a->verbose = true;
-        else if (!strcmp(f, "--show-placement")) a->show_placement = true;
-        else if (allow_io && !strcmp(f, "--input-dir")) { NEED_VALUE(); a->input_dir = v; }
-        else if (allow_io && !strcmp(f, "--output-dir")) { NEED_VALUE(); a->output_dir = v; }
-        else if (allow_io && !strcmp(f, "--repeat")) {
+        int rc = parse_session_flag(argc, argv, &i, a);
+        if (rc == 1) continue;
+        if (rc) return rc < 0 ? 1 : rc;
+        if (run && !strcmp(f, "--show-placement")) a->show_placement = true;
+        else if (run && !strcmp(f, "--input-dir")) { NEED_VALUE(); a->input_dir = v; }
+        else if (run && !strcmp(f, "--output-dir")) { NEED_VALUE(); a->output_dir = v; }
+        else if (run && !strcmp(f, "--repeat")) {
             NEED_VALUE();
             if (!cli_parse_int(f, v, 1, 1000000, &a->repeat)) return USAGE_ERROR;
-        } else if (allow_io && (!strcmp(f, "--input") || !strcmp(f, "--dim"))) {
+        } else if (run && (!strcmp(f, "--input") || !strcmp(f, "--dim"))) {
             NEED_VALUE();
             kv item;
             if (!split_kv(f, v, '=', &item)) return USAGE_ERROR;
@@ -166,6 +241,16 @@ static int parse_run_args(int argc, char **argv, run_args *a, bool allow_io) {
                 }
             }
             if (!push_kv(is_dim ? &a->dims : &a->inputs, is_dim ? &a->n_dims : &a->n_inputs, item)) return 1;
+        } else if (partition && !strcmp(f, "--format")) {
+            NEED_VALUE();
+            if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "dot")) {
+                fprintf(stderr, "prism: --format expects text, json or dot, got '%s'\n", v);
+                return USAGE_ERROR;
+            }
+            a->format = v;
+        } else if (partition && (!strcmp(f, "-o") || !strcmp(f, "--output"))) {
+            NEED_VALUE();
+            a->out_file = v;
         } else if (f[0] == '-' && f[1]) {
             fprintf(stderr, "prism: unknown option '%s' (see --help)\n", f);
             return USAGE_ERROR;
@@ -188,33 +273,19 @@ static int parse_run_args(int argc, char **argv, run_args *a, bool allow_io) {
 }
 
 static int make_session(prism_env *env, run_args *a, prism_session **out) {
-    if (a->verbose) prism_env_set_logger(env, log_to_stderr, NULL, PRISM_LOG_INFO);
-    else prism_env_set_logger(env, log_to_stderr, NULL, PRISM_LOG_WARNING);
-    char *list = expand_providers(env, a->providers);
-    if (!list || !*list) {
-        free(list);
-        fprintf(stderr, "prism: no provider with a device was found\n");
-        return 1;
-    }
-    prism_status st = prism_session_options_set_providers(a->opts, list);
-    free(list);
-    if (!st) st = prism_session_options_set_threads(a->opts, (uint32_t)a->threads);
-    if (st) return cli_error("session options", st);
-    st = prism_session_create(env, a->model, a->opts, out);
+    prism_env_set_logger(env, log_to_stderr, NULL, a->verbose ? PRISM_LOG_INFO : PRISM_LOG_WARNING);
+    prism_status st = prism_session_create(env, a->model, a->opts, out);
     if (st) return cli_error("cannot create a session", st);
     return 0;
 }
 
-static void print_placement(const prism_session *s, bool full) {
+/* Without --show-placement, run prints the report's first line: its
+ * summary (nodes, subgraphs, copies, fallbacks, estimate). */
+static void print_placement_summary(const prism_session *s) {
     const char *text = prism_session_placement(s, "text");
-    if (!text) return;
-    printf("placement:\n");
-    for (const char *line = text; *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (full || !strncmp(line, "part ", 5)) printf("  %.*s\n", (int)len, line);
-        line = end ? end + 1 : line + len;
-    }
+    if (!text || !*text) return;
+    const char *end = strchr(text, '\n');
+    printf("placement: %.*s\n", (int)(end ? (size_t)(end - text) : strlen(text)), text);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -284,7 +355,7 @@ static int load_inputs(const run_args *a, prism_session *s, prism_tensor **tenso
 
 static int cmd_run(int argc, char **argv) {
     run_args a;
-    int rc = parse_run_args(argc, argv, &a, true);
+    int rc = parse_run_args(argc, argv, &a, CMD_RUN);
     if (rc) {
         free_run_args(&a);
         return rc < 0 ? print_run_help() : rc;
@@ -303,7 +374,12 @@ static int cmd_run(int argc, char **argv) {
     double t0 = now_ms();
     if ((rc = make_session(env, &a, &s))) goto done;
     double create_ms = now_ms() - t0;
-    print_placement(s, a.show_placement);
+    if (a.show_placement) {
+        const char *report = prism_session_placement(s, "text");
+        if (report) fputs(report, stdout);
+    } else {
+        print_placement_summary(s);
+    }
     n_in = prism_session_input_count(s);
     n_out = prism_session_output_count(s);
     ins = calloc(n_in + 1, sizeof *ins);
@@ -361,6 +437,40 @@ done:
     free(outs);
     free(in_names);
     free(times);
+    prism_session_destroy(s);
+    prism_env_destroy(env);
+    free_run_args(&a);
+    return rc;
+}
+
+static int cmd_partition(int argc, char **argv) {
+    run_args a;
+    int rc = parse_run_args(argc, argv, &a, CMD_PARTITION);
+    if (rc) {
+        free_run_args(&a);
+        return rc < 0 ? print_partition_help() : rc;
+    }
+    prism_env *env = NULL;
+    prism_session *s = NULL;
+    prism_status st = prism_env_create(&env);
+    if (st) rc = cli_error("environment", st);
+    else rc = make_session(env, &a, &s);
+    const char *report = rc ? NULL : prism_session_placement(s, a.format);
+    if (!rc && !report) {
+        fprintf(stderr, "prism: no %s partition report\n", a.format);
+        rc = 1;
+    }
+    if (!rc && a.out_file) {
+        FILE *f = fopen(a.out_file, "w");
+        bool ok = f && fputs(report, f) >= 0;
+        if (f && fclose(f)) ok = false;
+        if (!ok) {
+            fprintf(stderr, "prism: cannot write %s: %s\n", a.out_file, strerror(errno));
+            rc = 1;
+        }
+    } else if (!rc) {
+        fputs(report, stdout);
+    }
     prism_session_destroy(s);
     prism_env_destroy(env);
     free_run_args(&a);
@@ -490,10 +600,13 @@ static int cmd_info(int argc, char **argv) {
 static int usage(FILE *out) {
     fprintf(out, "usage: prism COMMAND [options]\n\n"
                  "commands:\n"
-                 "  run MODEL      run a model and print its outputs (prism run --help)\n"
-                 "  devices        list providers and their devices\n"
-                 "  info MODEL     show a model's versions, inputs, outputs and ops\n"
-                 "  version        print the version\n");
+                 "  run MODEL        run a model and print its outputs (prism run --help)\n"
+                 "  partition MODEL  show which provider and device runs each node, the copies\n"
+                 "                   and the fallbacks, as text, JSON or Graphviz DOT\n"
+                 "                   (prism partition --help)\n"
+                 "  devices          list providers and their devices\n"
+                 "  info MODEL       show a model's versions, inputs, outputs and ops\n"
+                 "  version          print the version\n");
     return out == stdout ? 0 : USAGE_ERROR;
 }
 
@@ -501,6 +614,7 @@ int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "partition")) return cmd_partition(argc - 2, argv + 2);
     if (!strcmp(cmd, "devices")) return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -55,4 +55,7 @@ expect "output 0 'probabilities'" "$run" "prism run --providers template,cpu"
 cmake --install "$work/template/build" >/dev/null
 test -f "${libdir}prism/libprism_provider_template.so"
 expect "^provider template " "$(env -u PRISM_PROVIDER_PATH "$prefix/bin/prism" devices)" "prism devices (installed)"
+# The provider conformance kit is installed and checks the new provider.
+kit=$(PRISM_PROVIDER_PATH="$work/template/build" "$prefix/bin/prism-provider-check" --provider template --filter Relu,Add)
+expect "^[1-9][0-9]* passed, 0 failed, [0-9]+ skipped$" "$kit" "prism-provider-check --provider template"
 echo "install check passed"

@@ -1,8 +1,10 @@
 /*
  * test_cli.c — the prism command-line tool ($PRISM_BIN), run as a child
- * process: exit codes (0 ok, 1 failure, 2 usage), messages, and the files
- * `prism run --output-dir` writes.
+ * process: exit codes (0 ok, 1 failure, 2 usage), messages, the files
+ * `prism run --output-dir` writes, and `prism partition` with the placement
+ * flags and PRISM_* environment variables.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -22,6 +24,7 @@ static char *add_path;  /* Y = Relu(X + W), X [2,3] */
 static char *huge_path; /* X declared [2^40, 2^40] */
 static char *custom_path; /* ai.onnx Add + com.example Gizmo */
 static char *sym_path;  /* X [N0,3] */
+static char *cnn_path;  /* examples/tiny_cnn.onnx in the source tree */
 
 
 typedef struct cli_result {
@@ -48,8 +51,9 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-/* Run prism with args (NULL-terminated, without argv[0]). */
-static cli_result run_cli(const char *const *args) {
+/* Run prism with args (NULL-terminated, without argv[0]) and, when env is
+ * not NULL, the extra "NAME=VALUE" variables it lists (NULL-terminated). */
+static cli_result run_cli_env(const char *const *env, const char *const *args) {
     cli_result r = {.status = -1};
     char *out_path = mb_path(dir, "stdout.txt"), *err_path = mb_path(dir, "stderr.txt");
     const char *argv[32] = {prism_bin};
@@ -60,6 +64,8 @@ static cli_result run_cli(const char *const *args) {
     if (pid == 0) {
         int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fo < 0 || fe < 0) _exit(126);
+        for (size_t i = 0; env && env[i]; i++)
+            if (putenv((char *)env[i]) != 0) _exit(125);
         dup2(fo, 1);
         dup2(fe, 2);
         execv(prism_bin, (char *const *)argv);
@@ -75,6 +81,8 @@ static cli_result run_cli(const char *const *args) {
     return r;
 }
 
+static cli_result run_cli(const char *const *args) { return run_cli_env(NULL, args); }
+
 static void free_result(cli_result *r) {
     free(r->out);
     free(r->err);
@@ -88,17 +96,55 @@ static void free_result(cli_result *r) {
                 expect_status, r.out, r.err);                                                               \
     CU_ASSERT_EQUAL(r.status, expect_status)
 
+/* The same with extra environment variables: CLI_ENV(0, ENV("A=1"), "run", ...). */
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define CLI_ENV(expect_status, env, ...)                                                                    \
+    cli_result r = run_cli_env(env, (const char *const[]){__VA_ARGS__, NULL});                              \
+    if (r.status != (expect_status))                                                                        \
+        fprintf(stderr, "\n%s:%d: exit %d, expected %d\nstdout: %s\nstderr: %s\n", __FILE__, __LINE__, r.status, \
+                expect_status, r.out, r.err);                                                               \
+    CU_ASSERT_EQUAL(r.status, expect_status)
+
+/* Whether the example provider was built next to the others. */
+static bool have_example_provider(void) {
+    const char *path = getenv("PRISM_PROVIDER_PATH");
+    char *copy = strdup(path ? path : "");
+    bool found = false;
+    for (char *save = NULL, *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *lib = mb_path(d, "libprism_provider_example.so");
+        found = access(lib, R_OK) == 0;
+        free(lib);
+    }
+    free(copy);
+    return found;
+}
+
+#define NEED_EXAMPLE_PROVIDER()                                                                    \
+    do {                                                                                           \
+        if (!have_example_provider()) {                                                            \
+            CU_PASS("libprism_provider_example.so is not in PRISM_PROVIDER_PATH: skipped");        \
+            fprintf(stderr, "(libprism_provider_example.so not built: skipped) ");                 \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 static int suite_init(void) {
     prism_bin = getenv("PRISM_BIN");
     if (!prism_bin || access(prism_bin, X_OK) != 0) {
         fprintf(stderr, "PRISM_BIN is not set to the prism executable\n");
         return 1;
     }
+    /* The session variables of the caller's shell must not steer the tests. */
+    const char *session_vars[] = {"PRISM_PROVIDERS",    "PRISM_POLICY",  "PRISM_AFFINITY",        "PRISM_MIN_SUBGRAPH",
+                                  "PRISM_FALLBACK",     "PRISM_THREADS", "PRISM_PROVIDER_OPTIONS"};
+    for (size_t i = 0; i < sizeof session_vars / sizeof *session_vars; i++) unsetenv(session_vars[i]);
     dir = mb_tempdir();
     add_path = mb_path(dir, "add.onnx");
     huge_path = mb_path(dir, "huge.onnx");
     custom_path = mb_path(dir, "custom.onnx");
     sym_path = mb_path(dir, "sym.onnx");
+    const char *src = getenv("PRISM_SOURCE_DIR");
+    cnn_path = src ? mb_path(src, "examples/tiny_cnn.onnx") : NULL;
     mb_model *m = mb_add_relu_model();
     bool ok = mb_save(m, add_path);
     mb_free(m);
@@ -136,6 +182,7 @@ static int suite_clean(void) {
     free(huge_path);
     free(custom_path);
     free(sym_path);
+    free(cnn_path);
     return 0;
 }
 
@@ -223,8 +270,8 @@ static void test_bad_numbers(void) {
 }
 
 static void test_help(void) {
-    const char *cmds[] = {"run", "info", "devices"};
-    for (int i = 0; i < 3; i++) {
+    const char *cmds[] = {"run", "partition", "info", "devices"};
+    for (int i = 0; i < 4; i++) {
         CLI(0, cmds[i], "--help");
         char want[64];
         snprintf(want, sizeof want, "usage: prism %s", cmds[i]);
@@ -329,6 +376,23 @@ static void test_run_generated(void) {
     MB_CONTAINS(r.out, "output 0 'Y': float [2,3]");
     MB_CONTAINS(r.out, "cpu");
     MB_CONTAINS(r.out, "relu0");
+    free_result(&r);
+}
+
+/* run prints the report's summary line, and the whole report on request. */
+static void test_run_placement(void) {
+    {
+        CLI(0, "run", add_path);
+        MB_CONTAINS(r.out, "placement: 2 nodes in 1 subgraph, 0 copies");
+        CU_ASSERT_PTR_NULL(strstr(r.out, "relu0"));
+        free_result(&r);
+    }
+    NEED_EXAMPLE_PROVIDER();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    CLI(0, "run", cnn_path, "--providers", "example", "--show-placement");
+    MB_CONTAINS(r.out, "copy 'image' host:0 -> example:0");
+    MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+    MB_CONTAINS(r.out, "output 0 'probabilities': float [1,10]");
     free_result(&r);
 }
 
@@ -454,6 +518,389 @@ static void test_onnx_node_cases(void) {
     }
 }
 
+/* ---- partition and the placement flags ------------------------------------ */
+
+/* A small JSON syntax check (RFC 8259 grammar, no semantic checks): enough
+ * to catch an unbalanced bracket, a missing comma or a bad escape. */
+static void json_ws(const char **p) {
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r') (*p)++;
+}
+
+static bool json_value(const char **p, int depth);
+
+static bool json_string(const char **p) {
+    if (**p != '"') return false;
+    for ((*p)++; **p != '"'; (*p)++) {
+        if ((unsigned char)**p < 0x20) return false;
+        if (**p == '\\') {
+            (*p)++;
+            if (**p == 'u') {
+                for (int k = 1; k <= 4; k++)
+                    if (!isxdigit((unsigned char)(*p)[k])) return false;
+                *p += 4;
+            } else if (!**p || !strchr("\"\\/bfnrt", **p)) return false;
+        }
+    }
+    (*p)++;
+    return true;
+}
+
+static bool json_number(const char **p) {
+    const char *s = *p;
+    if (**p == '-') (*p)++;
+    if (!isdigit((unsigned char)**p)) return false;
+    while (isdigit((unsigned char)**p)) (*p)++;
+    if (**p == '.') {
+        (*p)++;
+        if (!isdigit((unsigned char)**p)) return false;
+        while (isdigit((unsigned char)**p)) (*p)++;
+    }
+    if (**p == 'e' || **p == 'E') {
+        (*p)++;
+        if (**p == '+' || **p == '-') (*p)++;
+        if (!isdigit((unsigned char)**p)) return false;
+        while (isdigit((unsigned char)**p)) (*p)++;
+    }
+    return *p > s;
+}
+
+static bool json_members(const char **p, int depth, bool object) {
+    char close = object ? '}' : ']';
+    (*p)++;
+    json_ws(p);
+    if (**p == close) return (*p)++, true;
+    for (;;) {
+        if (object) {
+            if (!json_string(p)) return false;
+            json_ws(p);
+            if (**p != ':') return false;
+            (*p)++;
+        }
+        if (!json_value(p, depth + 1)) return false;
+        json_ws(p);
+        if (**p == close) return (*p)++, true;
+        if (**p != ',') return false;
+        (*p)++;
+        json_ws(p);
+    }
+}
+
+static bool json_value(const char **p, int depth) {
+    json_ws(p);
+    if (depth > 64) return false;
+    switch (**p) {
+    case '{': return json_members(p, depth, true);
+    case '[': return json_members(p, depth, false);
+    case '"': return json_string(p);
+    case 't': return !strncmp(*p, "true", 4) ? (*p += 4, true) : false;
+    case 'f': return !strncmp(*p, "false", 5) ? (*p += 5, true) : false;
+    case 'n': return !strncmp(*p, "null", 4) ? (*p += 4, true) : false;
+    default: return json_number(p);
+    }
+}
+
+static bool json_valid(const char *text) {
+    const char *p = text;
+    if (!json_value(&p, 0)) return false;
+    json_ws(&p);
+    return *p == '\0';
+}
+
+static void test_json_checker(void) { /* the checker itself must be able to fail */
+    CU_ASSERT(json_valid("{\"a\":[1,-2.5e3,true,null,\"x\\n\\u00e9\"],\"b\":{}}\n"));
+    CU_ASSERT(!json_valid("{\"a\":[1,2}"));
+    CU_ASSERT(!json_valid("{\"a\":1,}"));
+    CU_ASSERT(!json_valid("{\"a\" 1}"));
+    CU_ASSERT(!json_valid("[\"\\x\"]"));
+    CU_ASSERT(!json_valid("{} {}"));
+}
+
+static void test_partition_formats(void) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    char *text = NULL;
+    {
+        CLI(0, "partition", cnn_path);
+        MB_CONTAINS(r.out, "conv1");
+        MB_CONTAINS(r.out, "MaxPool");
+        MB_CONTAINS(r.out, "cpu");
+        CU_ASSERT_STRING_EQUAL(r.err, "");
+        text = strdup(r.out);
+        free_result(&r);
+    }
+    {
+        CLI(0, "partition", cnn_path, "--format", "json");
+        CU_ASSERT(json_valid(r.out));
+        MB_CONTAINS(r.out, "\"nodes\":");
+        MB_CONTAINS(r.out, "\"subgraphs\":");
+        MB_CONTAINS(r.out, "\"copies\":");
+        MB_CONTAINS(r.out, "\"conv1\"");
+        free_result(&r);
+    }
+    {
+        CLI(0, "partition", cnn_path, "--format", "dot");
+        CU_ASSERT(!strncmp(r.out, "digraph", 7));
+        MB_CONTAINS(r.out, "conv1");
+        CU_ASSERT(strrchr(r.out, '}') != NULL);
+        free_result(&r);
+    }
+    /* -o writes the same report to a file and nothing to stdout. */
+    char *file = mb_path(dir, "report.txt");
+    {
+        CLI(0, "partition", cnn_path, "-o", file);
+        CU_ASSERT_STRING_EQUAL(r.out, "");
+        free_result(&r);
+    }
+    char *written = slurp(file);
+    CU_ASSERT_STRING_EQUAL(written, text ? text : "");
+    free(written);
+    {
+        CLI(1, "partition", cnn_path, "-o", dir); /* a folder */
+        MB_CONTAINS(r.err, dir);
+        free_result(&r);
+    }
+    free(file);
+    free(text);
+}
+
+static void test_partition_usage_errors(void) {
+    {
+        CLI(2, "partition", add_path, "--policy", "bogus");
+        MB_CONTAINS(r.err, "--policy");
+        MB_CONTAINS(r.err, "'bogus'");
+        MB_CONTAINS(r.err, "provider_order");
+        MB_CONTAINS(r.err, "latency");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--min-subgraph", "x");
+        MB_CONTAINS(r.err, "--min-subgraph");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "--min-subgraph", "0");
+        MB_CONTAINS(r.err, "--min-subgraph");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--affinity", "Conv");
+        MB_CONTAINS(r.err, "--affinity");
+        MB_CONTAINS(r.err, "'Conv'");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--affinity", "Add=cpu,=cpu");
+        MB_CONTAINS(r.err, "--affinity");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--provider-option", "cpu:threads");
+        MB_CONTAINS(r.err, "--provider-option");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--format", "xml");
+        MB_CONTAINS(r.err, "--format");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--threads", "many");
+        MB_CONTAINS(r.err, "--threads");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--providers", "cpu,,example");
+        MB_CONTAINS(r.err, "--providers");
+        MB_CONTAINS(r.err, "empty entry");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition", add_path, "--policy");
+        MB_CONTAINS(r.err, "needs a value");
+        free_result(&r);
+    }
+    { /* run-only flags are not partition flags, and the other way round */
+        CLI(2, "partition", add_path, "--repeat", "2");
+        MB_CONTAINS(r.err, "--repeat");
+        free_result(&r);
+    }
+    {
+        CLI(2, "run", add_path, "--format", "json");
+        MB_CONTAINS(r.err, "--format");
+        free_result(&r);
+    }
+    {
+        CLI(2, "partition");
+        MB_CONTAINS(r.err, "missing MODEL");
+        free_result(&r);
+    }
+}
+
+static void test_partition_help(void) {
+    const char *cmds[] = {"partition", "run"};
+    for (int c = 0; c < 2; c++) {
+        CLI(0, cmds[c], "--help");
+        const char *want[] = {"--providers", "--policy", "--affinity", "--provider-option", "--min-subgraph",
+                              "--no-fallback", "--threads", "prefer_gpu", "prefer_accelerator", "latency",
+                              "PRISM_PROVIDERS", "PRISM_POLICY", "PRISM_AFFINITY", "PRISM_MIN_SUBGRAPH",
+                              "PRISM_FALLBACK", "PRISM_THREADS", "PRISM_PROVIDER_OPTIONS"};
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++) MB_CONTAINS(r.out, want[i]);
+        if (c == 0) {
+            MB_CONTAINS(r.out, "--format text|json|dot");
+            MB_CONTAINS(r.out, "-o, --output FILE");
+        }
+        free_result(&r);
+    }
+    {
+        CLI(0, "--help");
+        MB_CONTAINS(r.out, "partition MODEL");
+        free_result(&r);
+    }
+}
+
+static void test_partition_failures(void) {
+    {
+        CLI(1, "partition", add_path, "--providers", "nonexistent");
+        MB_CONTAINS(r.err, "nonexistent");
+        MB_CONTAINS(r.err, "not found");
+        free_result(&r);
+    }
+    {
+        char *missing = mb_path(dir, "absent.onnx");
+        CLI(1, "partition", missing);
+        MB_CONTAINS(r.err, missing);
+        free_result(&r);
+        free(missing);
+    }
+    {
+        CLI(1, "partition", custom_path);
+        MB_CONTAINS(r.err, "gizmo0");
+        MB_CONTAINS(r.err, "Gizmo");
+        free_result(&r);
+    }
+    {
+        CLI(1, "partition", add_path, "--provider-option", "cpu:no_such_key=1");
+        MB_CONTAINS(r.err, "no_such_key");
+        free_result(&r);
+    }
+}
+
+static void test_partition_options_accepted(void) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    const char *policies[] = {"provider_order", "latency", "prefer_cpu", "prefer-cpu"};
+    for (size_t i = 0; i < sizeof policies / sizeof *policies; i++) {
+        CLI(0, "partition", cnn_path, "--policy", policies[i], "--format", "json");
+        CU_ASSERT(json_valid(r.out));
+        free_result(&r);
+    }
+    {
+        CLI(0, "partition", cnn_path, "--providers", "cpu", "--affinity", "Conv=cpu", "--affinity", "fc=cpu,Relu=cpu",
+            "--min-subgraph", "3", "--threads", "1", "--provider-option", "cpu:threads=1", "--no-fallback");
+        MB_CONTAINS(r.out, "softmax");
+        free_result(&r);
+    }
+}
+
+/* A model with MaxPool on a provider that cannot pool. */
+static void test_partition_no_fallback(void) {
+    NEED_EXAMPLE_PROVIDER();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    {
+        CLI(1, "partition", cnn_path, "--no-fallback", "--providers", "example");
+        MB_CONTAINS(r.err, "pool1");
+        MB_CONTAINS(r.err, "MaxPool");
+        free_result(&r);
+    }
+    { /* allowed: the pooling runs on the CPU, logged and reported */
+        CLI(0, "partition", cnn_path, "--providers", "example");
+        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+        MB_CONTAINS(r.err, "warning");
+        MB_CONTAINS(r.err, "'pool1' (MaxPool)");
+        free_result(&r);
+    }
+    {
+        CLI(0, "partition", cnn_path, "--providers", "example", "--format", "json");
+        CU_ASSERT(json_valid(r.out));
+        const char *fallbacks = strstr(r.out, "\"fallbacks\":[");
+        CU_ASSERT(fallbacks && strstr(fallbacks, "\"pool1\""));
+        free_result(&r);
+    }
+    { /* "all" lists the CPU too, so nothing is a fallback */
+        CLI(0, "partition", cnn_path, "--providers", "all");
+        MB_CONTAINS(r.out, "0 fallbacks");
+        MB_CONTAINS(r.out, "-> example");
+        MB_CONTAINS(r.out, "-> cpu");
+        free_result(&r);
+    }
+    { /* PRISM_FALLBACK=0 forbids it too */
+        CLI_ENV(1, ENV("PRISM_FALLBACK=0"), "partition", cnn_path, "--providers", "example");
+        MB_CONTAINS(r.err, "MaxPool");
+        free_result(&r);
+    }
+}
+
+/* Affinity entries from several --affinity flags accumulate; a node name
+ * and an op type both work. */
+static void test_partition_affinity(void) {
+    NEED_EXAMPLE_PROVIDER();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    CLI(0, "partition", cnn_path, "--providers", "example,cpu", "--affinity", "conv1=cpu", "--affinity", "Gemm=cpu",
+        "--format", "json");
+    CU_ASSERT(json_valid(r.out));
+    MB_CONTAINS(r.out, "{\"name\":\"conv1\",\"op\":\"Conv\",\"domain\":\"\",\"provider\":\"cpu\"");
+    MB_CONTAINS(r.out, "{\"name\":\"fc\",\"op\":\"Gemm\",\"domain\":\"\",\"provider\":\"cpu\"");
+    MB_CONTAINS(r.out, "{\"name\":\"dwconv\",\"op\":\"Conv\",\"domain\":\"\",\"provider\":\"example\"");
+    MB_CONTAINS(r.out, "affinity conv1=cpu");
+    MB_CONTAINS(r.out, "affinity Gemm=cpu");
+    free_result(&r);
+    { /* a node name wins over an op type */
+        CLI(0, "partition", cnn_path, "--affinity", "Conv=example,dwconv=cpu", "--format", "json");
+        MB_CONTAINS(r.out, "{\"name\":\"conv1\",\"op\":\"Conv\",\"domain\":\"\",\"provider\":\"example\"");
+        MB_CONTAINS(r.out, "{\"name\":\"dwconv\",\"op\":\"Conv\",\"domain\":\"\",\"provider\":\"cpu\"");
+        free_result(&r);
+    }
+    { /* an affinity the provider cannot honour is a fallback */
+        CLI(0, "partition", cnn_path, "--affinity", "MaxPool=example");
+        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+        MB_CONTAINS(r.out, "MaxPool=example");
+        free_result(&r);
+    }
+    {
+        CLI(1, "partition", cnn_path, "--affinity", "MaxPool=example", "--no-fallback");
+        MB_CONTAINS(r.err, "'pool1' (MaxPool)");
+        free_result(&r);
+    }
+}
+
+static void test_partition_environment(void) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
+    {
+        CLI_ENV(1, ENV("PRISM_POLICY=bogus"), "partition", cnn_path);
+        MB_CONTAINS(r.err, "PRISM_POLICY");
+        free_result(&r);
+    }
+    {
+        CLI_ENV(1, ENV("PRISM_MIN_SUBGRAPH=-3"), "partition", cnn_path);
+        MB_CONTAINS(r.err, "PRISM_MIN_SUBGRAPH");
+        free_result(&r);
+    }
+    { /* a set variable replaces the flag */
+        CLI_ENV(0, ENV("PRISM_PROVIDERS=cpu"), "partition", cnn_path, "--providers", "nonexistent");
+        MB_CONTAINS(r.out, "conv1");
+        MB_CONTAINS(r.out, "cpu");
+        free_result(&r);
+    }
+    {
+        CLI_ENV(1, ENV("PRISM_PROVIDERS=nosuchprov"), "partition", cnn_path);
+        MB_CONTAINS(r.err, "nosuchprov");
+        free_result(&r);
+    }
+    { /* run reads them as well */
+        CLI_ENV(1, ENV("PRISM_PROVIDER_OPTIONS=cpu:no_such_key=1"), "run", add_path);
+        MB_CONTAINS(r.err, "no_such_key");
+        free_result(&r);
+    }
+}
+
 /* ---- info and devices -------------------------------------------------------- */
 
 static void test_info(void) {
@@ -520,10 +967,20 @@ int main(void) {
     CU_add_test(s, "run: missing input file", test_run_missing_input_file);
     CU_add_test(s, "run: bad input and output files", test_run_bad_input_file);
     CU_add_test(s, "run: generated inputs", test_run_generated);
+    CU_add_test(s, "run: placement summary and --show-placement", test_run_placement);
     CU_add_test(s, "run: --dim", test_run_dims);
     CU_add_test(s, "run: --input-dir and --output-dir", test_run_input_output_dirs);
     CU_add_test(s, "the example model", test_example_model);
     CU_add_test(s, "ONNX node test cases", test_onnx_node_cases);
+    CU_add_test(s, "JSON checker", test_json_checker);
+    CU_add_test(s, "partition: text, json, dot, -o", test_partition_formats);
+    CU_add_test(s, "partition: usage errors", test_partition_usage_errors);
+    CU_add_test(s, "partition: --help", test_partition_help);
+    CU_add_test(s, "partition: failures", test_partition_failures);
+    CU_add_test(s, "partition: policies and options accepted", test_partition_options_accepted);
+    CU_add_test(s, "partition: --no-fallback", test_partition_no_fallback);
+    CU_add_test(s, "partition: --affinity accumulates", test_partition_affinity);
+    CU_add_test(s, "partition: PRISM_* variables", test_partition_environment);
     CU_add_test(s, "info", test_info);
     CU_add_test(s, "devices", test_devices);
     return unit_run_all();
