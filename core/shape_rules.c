@@ -35,13 +35,24 @@ prism_status pr_set_out(pr_graph *g, const pr_node *n, uint32_t k, int32_t dtype
                         char *const *dim_params) {
     pr_value *v = pr_out(g, n, k);
     if (!v) return PRISM_OK;
+    /* A declaration that contradicts what the node computes would make the
+     * partitioner and providers plan with wrong types and sizes. */
+    if (v->dtype && dtype && v->dtype != dtype)
+        return pr_fail(PRISM_ERR_INVALID_MODEL, "value '%s' is declared %s but the node computes %s", v->name,
+                       prism_dtype_name((prism_dtype)v->dtype), prism_dtype_name((prism_dtype)dtype));
     if (!v->dtype && dtype) v->dtype = dtype;
     if (rank < 0) return PRISM_OK;
     if (rank > 64) return pr_fail(PRISM_ERR_INVALID_MODEL, "inferred rank %d is absurd", rank);
     if (v->rank >= 0) {
         /* Declared: only fill in the dims it leaves open. */
-        if (v->rank != rank || !dims || !v->dims) return PRISM_OK;
+        if (v->rank != rank)
+            return pr_fail(PRISM_ERR_INVALID_MODEL, "value '%s' is declared with rank %d but the node computes rank %d",
+                           v->name, v->rank, rank);
+        if (!dims || !v->dims) return PRISM_OK;
         for (int32_t d = 0; d < rank; d++) {
+            if (v->dims[d] >= 0 && dims[d] >= 0 && v->dims[d] != dims[d])
+                return pr_fail(PRISM_ERR_INVALID_MODEL, "value '%s' is declared with dim %d = %lld but the node computes %lld",
+                               v->name, d, (long long)v->dims[d], (long long)dims[d]);
             if (v->dims[d] >= 0) continue;
             if (dims[d] >= 0) {
                 v->dims[d] = dims[d];
