@@ -43,10 +43,11 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
     c->n_subs = 0;
     uint64_t **anc = calloc(nn + 1, sizeof *anc);
     uint64_t *dep = calloc(words, sizeof *dep), *via = calloc(words, sizeof *via);
+    uint64_t *dead = calloc(words, sizeof *dead); /* subgraphs merged into another */
     int32_t *sub_cand = calloc(nn + 1, sizeof *sub_cand);
     size_t n_subs = 0;
     prism_status st = PRISM_OK;
-    if (!anc || !dep || !via || !sub_cand) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!anc || !dep || !via || !dead || !sub_cand) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t n = 0; n < nn && !st; n++) {
         const pr_node *nd = &g->nodes[n];
         memset(dep, 0, words * sizeof *dep);
@@ -76,6 +77,28 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
             join = (int32_t)n_subs++;
         } else {
             uint64_t *a = anc[join];
+            /* Every other subgraph of this candidate that feeds n without a
+             * path through another subgraph merges into the joined one: no
+             * path links them except direct edges, so no cycle can form
+             * (siblings that read the same value become one subgraph). */
+            for (uint32_t k = 0; k < nd->n_inputs + nd->n_implicit; k++) {
+                uint32_t v = input_at(nd, k);
+                if (v == PRISM_NO_VALUE || g->values[v].producer < 0) continue;
+                uint32_t p = (uint32_t)g->values[v].producer;
+                int32_t t = c->node_sub[p];
+                if (t == join || c->cand[p] != c->cand[n] || BIT_TEST(via, (size_t)t)) continue;
+                for (size_t m = 0; m < n; m++)
+                    if (c->node_sub[m] == t) c->node_sub[m] = join;
+                for (size_t w = 0; w < words; w++) a[w] |= anc[t][w];
+                memset(anc[t], 0, words * sizeof **anc);
+                BIT_SET(dead, (size_t)t);
+                for (size_t u = 0; u < n_subs; u++)
+                    if (BIT_TEST(anc[u], (size_t)t)) {
+                        BIT_CLEAR(anc[u], (size_t)t);
+                        BIT_SET(anc[u], (size_t)join);
+                    }
+                BIT_CLEAR(dep, (size_t)t);
+            }
             for (size_t w = 0; w < words; w++) a[w] |= dep[w];
             BIT_CLEAR(a, (size_t)join);
             /* Whoever depended on the joined subgraph now also depends on
@@ -88,7 +111,7 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
     }
     /* Execution order: repeatedly the ready subgraph with the lowest id
      * (ids follow the first node's topological position). */
-    size_t *order = NULL, *rank = NULL;
+    size_t *order = NULL, *rank = NULL, n_live = 0;
     uint64_t *done = NULL;
     if (!st) {
         order = calloc(n_subs + 1, sizeof *order);
@@ -96,7 +119,11 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
         done = calloc(words, sizeof *done);
         if (!order || !rank || !done) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    for (size_t i = 0; i < n_subs && !st; i++) {
+    if (!st) {
+        memcpy(done, dead, words * sizeof *dead);
+        for (size_t i = 0; i < n_subs; i++) n_live += !BIT_TEST(dead, i);
+    }
+    for (size_t i = 0; i < n_live && !st; i++) {
         size_t pick = SIZE_MAX;
         for (size_t s = 0; s < n_subs && pick == SIZE_MAX; s++) {
             if (BIT_TEST(done, s)) continue;
@@ -113,16 +140,16 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
         rank[pick] = i;
     }
     if (!st) {
-        c->subs = calloc(n_subs + 1, sizeof *c->subs);
+        c->subs = calloc(n_live + 1, sizeof *c->subs);
         if (!c->subs) st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     }
     if (!st) {
-        c->n_subs = n_subs;
+        c->n_subs = n_live;
         for (size_t n = 0; n < nn; n++) {
             c->node_sub[n] = (int32_t)rank[c->node_sub[n]];
             c->subs[c->node_sub[n]].n_nodes++;
         }
-        for (size_t s = 0; s < n_subs && !st; s++) {
+        for (size_t s = 0; s < n_live && !st; s++) {
             c->subs[s].cand = sub_cand[order[s]];
             if (!(c->subs[s].nodes = malloc(c->subs[s].n_nodes * sizeof(uint32_t))))
                 st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -137,6 +164,7 @@ prism_status pr_form_subgraphs(pr_ctx *c) {
     free(anc);
     free(dep);
     free(via);
+    free(dead);
     free(sub_cand);
     free(order);
     free(rank);
