@@ -150,6 +150,28 @@ static void test_acyclic(void) {
     pr_model_free(m);
 }
 
+/* b and c both read a (on the CPU) and meet again in d: one subgraph. */
+static void test_siblings_merge(void) {
+    mb_model *mm = mb_new(17);
+    mb_input(mm, "X", PRISM_DTYPE_FLOAT, 2, D);
+    mb_output(mm, "Y", PRISM_DTYPE_FLOAT, 2, D);
+    mb_node(mm, "Relu", "a", "X", "va");
+    mb_node(mm, "Sigmoid", "b", "va", "vb");
+    mb_node(mm, "Tanh", "c", "va", "vc");
+    mb_node(mm, "Add", "d", "vb,vc", "Y");
+    pr_model *m = load(mm);
+    fixture f;
+    setup(&f, m->graph, "0111");
+    UNIT_OK(pr_plan_build(&f.in, &f.plan));
+    CU_ASSERT_EQUAL(f.plan.n_subs, 2);
+    CU_ASSERT_EQUAL(f.plan.node_sub[1], f.plan.node_sub[2]);
+    CU_ASSERT_EQUAL(f.plan.node_sub[2], f.plan.node_sub[3]);
+    CU_ASSERT_EQUAL(n_copies(&f.plan), 2); /* va in once, Y out */
+    check_order(m->graph, &f.plan);
+    pr_plan_free(&f.plan);
+    pr_model_free(m);
+}
+
 static void test_min_subgraph(void) {
     pr_model *m = chain(5);
     fixture f;
@@ -365,6 +387,7 @@ int main(void) {
     CU_pSuite s = CU_add_suite("partition", NULL, NULL);
     CU_add_test(s, "provider order and copies", test_provider_order_and_copies);
     CU_add_test(s, "subgraphs stay acyclic", test_acyclic);
+    CU_add_test(s, "siblings merge", test_siblings_merge);
     CU_add_test(s, "minimum subgraph size", test_min_subgraph);
     CU_add_test(s, "affinity and fallback", test_affinity_and_fallback);
     CU_add_test(s, "no fallback names every node", test_no_fallback_names_nodes);
