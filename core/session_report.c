@@ -94,8 +94,8 @@ static void build_text(const prism_session *s, pr_buf *t) {
     }
     for (size_t n = 0; n < g->n_nodes; n++)
         if (s->plan.node_fallback[n])
-            pr_buf_printf(t, "fallback: '%s' (%s) -> %s: %s\n", nlabel(&g->nodes[n]), g->nodes[n].op_type,
-                          s->insts[s->plan.node_cand[n]].pv->name, s->plan.node_reason[n]);
+            pr_buf_printf(t, "fallback: '%s' (%s): %s\n", nlabel(&g->nodes[n]), g->nodes[n].op_type,
+                          s->plan.node_reason[n]);
 }
 
 static void json_place(const prism_session *s, pr_buf *j, int32_t cand) {

@@ -17,6 +17,7 @@
  * outputs drifted from a float64 reference by twice the CPU provider's
  * error; with 64 they match it, and the GEMM runs as fast.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "example_internal.h"
@@ -101,11 +102,19 @@ static void block_base(BLOCK_ARGS) { BLOCK_BODY }
 __attribute__((target("avx2,fma"))) static void block_avx2(BLOCK_ARGS) { BLOCK_BODY }
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) static void block_avx512(BLOCK_ARGS) { BLOCK_BODY }
 
-static block_fn choose_block(void) {
+static block_fn chosen = block_base;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+static void choose_once(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return block_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return block_avx2;
-    return block_base;
+    if (__builtin_cpu_supports("avx512f")) chosen = block_avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) chosen = block_avx2;
+}
+
+/* Decided once per process (the CPU does not change), race-free. */
+static block_fn choose_block(void) {
+    pthread_once(&chosen_once, choose_once);
+    return chosen;
 }
 #else
 static block_fn choose_block(void) { return block_base; }

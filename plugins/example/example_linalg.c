@@ -42,7 +42,8 @@ static bool conv_axis(const ex_params *p, int axis, int64_t in, int64_t k, int64
         *out = o;
         return true;
     }
-    int64_t pb = p->auto_pad == EX_PAD_VALID ? 0 : p->pads[axis], pe = p->auto_pad == EX_PAD_VALID ? 0 : p->pads[axis + 2];
+    bool valid = p->auto_pad == EX_PAD_VALID;
+    int64_t pb = valid ? 0 : p->pads[axis], pe = valid ? 0 : p->pads[axis + 2];
     int64_t padded = in + pb + pe;
     if (padded < span)
         return FAIL("the kernel (extent %lld with dilation) is larger than the padded input (%lld) on axis %d",
@@ -159,8 +160,8 @@ void ex_conv(const ex_params *p, const ex_tensor *x, const ex_tensor *w, const e
     char err[EX_ERR];
     if (!conv_geometry(p, x, w, b, &g, err)) return; /* checked by ex_conv_shape */
     int64_t plane = g.oh * g.ow, k = g.cg * g.kh * g.kw;
-    float *col = ws;
-    float *pack = g.direct ? ws : ws + k * plane;
+    float *col = ws; /* im2col matrix, then GEMM packing scratch (neither for depthwise) */
+    float *pack = g.direct || g.depthwise ? ws : ws + k * plane;
     for (int64_t m = 0; m < g.n * g.m; m++) {
         float *dst = y->data + m * plane, bias = b ? b->data[m % g.m] : 0.0f;
         for (int64_t i = 0; i < plane; i++) dst[i] = bias;
@@ -246,7 +247,8 @@ typedef struct mm_geom {
 } mm_geom;
 
 static bool mm_geometry(const ex_tensor *a, const ex_tensor *b, mm_geom *g, char *err) {
-    if (a->rank < 1 || b->rank < 1) return FAIL("MatMul operands must have rank >= 1 (got %d and %d)", a->rank, b->rank);
+    if (a->rank < 1 || b->rank < 1)
+        return FAIL("MatMul operands must have rank >= 1 (got %d and %d)", a->rank, b->rank);
     memset(g, 0, sizeof *g);
     g->m = a->rank == 1 ? 1 : a->dims[a->rank - 2];
     g->k = a->dims[a->rank - 1];

@@ -28,7 +28,8 @@
 _Static_assert(sizeof(uintptr_t) >= 8, "the handle encoding needs 64-bit pointers");
 
 static void *make_handle(uint64_t slot, uint32_t gen) {
-    uint64_t v = (UINT64_C(1) << 63) | ((uint64_t)(gen & ((1u << GEN_BITS) - 1)) << (SLOT_BITS + 4)) | (slot << 4) | TAG;
+    uint64_t g = gen & ((1u << GEN_BITS) - 1);
+    uint64_t v = (UINT64_C(1) << 63) | (g << (SLOT_BITS + 4)) | (slot << 4) | TAG;
     return (void *)(uintptr_t)v;
 }
 

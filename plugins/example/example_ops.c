@@ -139,7 +139,8 @@ static bool check_ranks(const prism_host_api *host, const prism_graph_view *g, u
         if (r2 > 1) return WHY("Conv bias has rank %d", r2);
         return true;
     case EX_GEMM:
-        if ((r0 >= 0 && r0 != 2) || (r1 >= 0 && r1 != 2) || r2 > 2) return WHY("Gemm operands have ranks %d, %d, %d", r0, r1, r2);
+        if ((r0 >= 0 && r0 != 2) || (r1 >= 0 && r1 != 2) || r2 > 2)
+            return WHY("Gemm operands have ranks %d, %d, %d", r0, r1, r2);
         return true;
     case EX_MATMUL:
         if (r0 == 0 || r1 == 0) return WHY("MatMul of a scalar");

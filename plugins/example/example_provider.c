@@ -222,7 +222,8 @@ PRISM_PROVIDER_EXPORT prism_status prism_provider_init(const prism_host_api *hos
                                                        prism_provider **out_provider,
                                                        const prism_provider_api **out_api) {
     if (!host || !out_provider || !out_api) return PRISM_ERR_INVALID_ARGUMENT;
-    if (PRISM_ABI_MAJOR_OF(host_abi_version) != PRISM_PROVIDER_ABI_MAJOR || host->struct_size < PRISM_HOST_API_V1_SIZE) {
+    if (PRISM_ABI_MAJOR_OF(host_abi_version) != PRISM_PROVIDER_ABI_MAJOR ||
+        host->struct_size < PRISM_HOST_API_V1_SIZE) {
         char msg[128];
         snprintf(msg, sizeof msg, "the example provider needs host ABI %u.x; the host has %u.%u",
                  PRISM_PROVIDER_ABI_MAJOR, PRISM_ABI_MAJOR_OF(host_abi_version), PRISM_ABI_MINOR_OF(host_abi_version));

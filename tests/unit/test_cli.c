@@ -391,7 +391,7 @@ static void test_run_placement(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(cnn_path);
     CLI(0, "run", cnn_path, "--providers", "example", "--show-placement");
     MB_CONTAINS(r.out, "copy 'image' host:0 -> example:0");
-    MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+    MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool): fallback to cpu");
     MB_CONTAINS(r.out, "output 0 'probabilities': float [1,10]");
     free_result(&r);
 }
@@ -812,7 +812,7 @@ static void test_partition_no_fallback(void) {
     }
     { /* allowed: the pooling runs on the CPU, logged and reported */
         CLI(0, "partition", cnn_path, "--providers", "example");
-        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool): fallback to cpu");
         MB_CONTAINS(r.err, "warning");
         MB_CONTAINS(r.err, "'pool1' (MaxPool)");
         free_result(&r);
@@ -860,7 +860,7 @@ static void test_partition_affinity(void) {
     }
     { /* an affinity the provider cannot honour is a fallback */
         CLI(0, "partition", cnn_path, "--affinity", "MaxPool=example");
-        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool) -> cpu");
+        MB_CONTAINS(r.out, "fallback: 'pool1' (MaxPool): fallback to cpu");
         MB_CONTAINS(r.out, "MaxPool=example");
         free_result(&r);
     }

@@ -113,7 +113,8 @@ static void expect_close(const prism_tensor *got, const prism_tensor *want, cons
     for (int64_t i = 0; i < n; i++) {
         bool same_nan = isnan(g[i]) && isnan(w[i]);
         if (!same_nan && !(fabsf(g[i] - w[i]) <= 1e-5f + 1e-4f * fabsf(w[i]))) {
-            if (bad++ < 3) fprintf(stderr, "\n  %s: element %lld: example %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
+            if (bad++ < 3)
+                fprintf(stderr, "\n  %s: element %lld: example %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
         }
     }
     CU_ASSERT_EQUAL(bad, 0);
@@ -508,6 +509,12 @@ static void test_clip(void) {
     feed_input(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
     feed_input(m, &f, "hi", 0, NULL, -0.5f, 0.5f);
     compare_with_cpu(m, &f, "Clip-12 runtime max only");
+    /* min > max: every element becomes max. */
+    m = one_node(13, "Clip", "X,lo,hi", NULL);
+    mb_init_float(m, "lo", 0, NULL, (const float[]){1.0f});
+    mb_init_float(m, "hi", 0, NULL, (const float[]){0.5f});
+    feed_input(m, &f, "X", 2, D(3, 4), -3.0f, 3.0f);
+    compare_with_cpu(m, &f, "Clip-13 min > max");
     /* No bounds at all. */
     m = one_node(13, "Clip", "X", NULL);
     feed_input(m, &f, "X", 1, D(17), -3.0f, 3.0f);
@@ -555,7 +562,7 @@ static void test_conv(void) {
         {"SAME_UPPER", {1, 3, 9, 8}, {4, 3, 4, 4}, false, 1, "SAME_UPPER", NULL, D(2, 2), NULL, false},
         {"SAME_LOWER", {1, 3, 9, 8}, {4, 3, 4, 4}, false, 1, "SAME_LOWER", NULL, D(2, 2), NULL, false},
         {"VALID", {1, 3, 9, 8}, {4, 3, 3, 2}, true, 1, "VALID", NULL, D(2, 3), NULL, false},
-        {"7x7 stride 2 (blocking edges)", {1, 3, 40, 40}, {70, 3, 7, 7}, true, 1, NULL, D(3, 3, 3, 3), D(2, 2), NULL, false},
+        {"7x7 stride 2, tile edges", {1, 3, 40, 40}, {70, 3, 7, 7}, true, 1, NULL, D(3, 3, 3, 3), D(2, 2), NULL, false},
         {"K above one block", {1, 64, 12, 12}, {20, 64, 3, 3}, true, 1, NULL, D(1, 1, 1, 1), NULL, NULL, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv(&cases[i]);
@@ -815,10 +822,12 @@ static void test_concurrent_runs(void) {
 }
 
 /* What the provider does not claim goes elsewhere (or fails without
- * fallback): other dtypes, unimplemented attributes, 1-D Conv. */
+ * fallback): other dtypes, 1-D Conv. */
 static void test_declined(void) {
     prism_session *s = NULL;
-    mb_model *m = one_node(13, "Add", "A,B", NULL);
+    mb_model *m = mb_new(13);
+    mb_node(m, "Add", "n0", "A,B", "Y");
+    mb_output(m, "Y", PRISM_DTYPE_INT64, 1, D(3));
     mb_input(m, "A", PRISM_DTYPE_INT64, 1, D(3));
     mb_input(m, "B", PRISM_DTYPE_INT64, 1, D(3));
     MB_EXPECT_FAIL(PRISM_ERR_NOT_SUPPORTED, model_session(m, "example", 0, NULL, &s), "n0");

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Checks the partition report of the torchvision models split between the
+simulated accelerator (plugins/example) and the CPU: the ops the accelerator
+runs are on it, the others on the CPU, the subgraphs and copies agree with
+each other, and every copy moves a value between two different memory
+spaces with its size. Usage: check_partition.py PRISM_BIN MODELS_DIR"""
+import json
+import subprocess
+import sys
+
+ACCEL_OPS = {"Conv", "Gemm", "MatMul", "Relu", "Add", "Sub", "Mul", "Div", "Sigmoid", "Tanh", "Clip", "LeakyRelu"}
+
+
+def report(prism, model, *flags):
+    out = subprocess.run([prism, "partition", model, "--providers", "example,cpu", "--format", "json", *flags],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def check(name, rep, failures):
+    def fail(msg):
+        failures.append(f"{name}: {msg}")
+
+    nodes, subs, copies = rep["nodes"], rep["subgraphs"], rep["copies"]
+    on = {n["provider"] for n in nodes}
+    if on != {"example", "cpu"}:
+        fail(f"expected a split over example and cpu, got {sorted(on)}")
+    for n in nodes:
+        want = "example" if n["op"] in ACCEL_OPS else "cpu"
+        # Clip/Conv on non-float data or shapes the accelerator refuses may
+        # stay on the CPU; everything else must be where its op belongs.
+        if want == "cpu" and n["provider"] != "cpu":
+            fail(f"node {n['name']} ({n['op']}) is on {n['provider']}; the accelerator cannot run {n['op']}")
+        if n["op"] in ("Conv", "Gemm") and n["provider"] != "example":
+            fail(f"node {n['name']} ({n['op']}) is on {n['provider']}, expected example")
+        if n["fallback"]:
+            fail(f"node {n['name']} is a fallback although cpu is listed")
+    if len(subs) < 2:
+        fail("fewer than 2 subgraphs")
+    for i, s in enumerate(subs):
+        for nm in s["nodes"]:
+            owner = [n for n in nodes if n["name"] == nm]
+            if not owner or owner[0]["subgraph"] != i or owner[0]["provider"] != s["provider"]:
+                fail(f"subgraph {i} lists {nm}, which the node list places elsewhere")
+    if not copies:
+        fail("no copies although the model is split")
+    for c in copies:
+        if c["from"] == c["to"]:
+            fail(f"copy of {c['value']} within one memory space")
+        if c["bytes"] <= 0:
+            fail(f"copy of {c['value']} has no static size ({c['bytes']})")
+    # Every value a subgraph on the accelerator reads is made there by an
+    # earlier subgraph on it, or copied in before it runs.
+    for i, s in enumerate(subs):
+        if s["provider"] != "example":
+            continue
+        for v in s["inputs"]:
+            if any(t["provider"] == "example" and v in t["outputs"] for t in subs[:i]):
+                continue
+            if not any(c["value"] == v and c["to"]["provider"] == "example" and
+                       (c["before_subgraph"] is not None and c["before_subgraph"] <= i) for c in copies):
+                fail(f"input {v} of subgraph {i} is never copied to the accelerator")
+    return len(nodes), len(subs), len(copies), sum(c["bytes"] for c in copies)
+
+
+def main():
+    prism, models = sys.argv[1], sys.argv[2]
+    failures = []
+    for name in ("resnet50", "mobilenet_v2", "squeezenet1_1", "vit_b_16"):
+        rep = report(prism, f"{models}/{name}/model.onnx")
+        n, s, c, b = check(name, rep, failures)
+        print(f"{name}: {n} nodes, {s} subgraphs, {c} copies, {b} bytes per run")
+        # Latency policy: never more copies than provider order.
+        lat = report(prism, f"{models}/{name}/model.onnx", "--policy", "latency")
+        if len(lat["copies"]) > c:
+            failures.append(f"{name}: latency policy makes {len(lat['copies'])} copies, provider order {c}")
+    for f in failures:
+        print("FAIL", f)
+    print(f"{4 - len({f.split(':')[0] for f in failures})} passed, {len({f.split(':')[0] for f in failures})} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
