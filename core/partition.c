@@ -399,7 +399,7 @@ static bool demote_small_subgraphs(pr_ctx *c) {
 
 /* ---- fallbacks ---------------------------------------------------------- */
 
-static int32_t preferred_type(prism_policy p) {
+int32_t pr_policy_device_type(prism_policy p) {
     switch (p) {
     case PRISM_POLICY_PREFER_GPU: return PRISM_DEVICE_GPU;
     case PRISM_POLICY_PREFER_FPGA: return PRISM_DEVICE_FPGA;
@@ -412,7 +412,7 @@ static int32_t preferred_type(prism_policy p) {
 static void mark_fallbacks(pr_ctx *c, pr_buf *msg, size_t *count) {
     const pr_plan_in *in = c->in;
     const pr_graph *g = in->g;
-    int32_t want_type = preferred_type(in->policy);
+    int32_t want_type = pr_policy_device_type(in->policy);
     for (size_t i = 0; i < g->n_nodes; i++) {
         uint32_t n = (uint32_t)i;
         const pr_cand *cd = &in->cands[c->cand[n]];

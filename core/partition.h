@@ -84,6 +84,8 @@ void pr_plan_free(pr_plan *p);
 double pr_copy_seconds(int64_t bytes);
 /* The core's own estimate for a node when its provider gives none. */
 double pr_default_node_seconds(const pr_graph *g, uint32_t node);
+/* The device type a prefer_* policy asks for, -1 for the others. */
+int32_t pr_policy_device_type(prism_policy policy);
 /* Static byte size of a value (-1 when unknown). */
 int64_t pr_value_static_bytes(const pr_value *v);
 

@@ -135,16 +135,6 @@ static prism_status add_all(prism_session *s, const prism_session_options *o) {
     return st;
 }
 
-static int32_t policy_type(prism_policy p) {
-    switch (p) {
-    case PRISM_POLICY_PREFER_GPU: return PRISM_DEVICE_GPU;
-    case PRISM_POLICY_PREFER_FPGA: return PRISM_DEVICE_FPGA;
-    case PRISM_POLICY_PREFER_CPU: return PRISM_DEVICE_CPU;
-    case PRISM_POLICY_PREFER_ACCELERATOR: return PRISM_DEVICE_ACCELERATOR;
-    default: return -1;
-    }
-}
-
 static prism_status create_instances(prism_session *s, const prism_session_options *o) {
     prism_status st = PRISM_OK;
     for (size_t i = 0; i < o->n_providers && !st; i++) {
@@ -190,7 +180,7 @@ static prism_status create_instances(prism_session *s, const prism_session_optio
     }
     /* Device-type policies rank the preferred type first (stable); the
      * last-resort CPU stays last. */
-    int32_t want = policy_type(o->policy);
+    int32_t want = pr_policy_device_type(o->policy);
     if (want >= 0) {
         pr_inst *sorted = malloc(s->n_insts * sizeof *sorted);
         if (!sorted) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");

@@ -380,53 +380,20 @@ static void test_load_all_skips_broken(void) {
 
 /* ---- the CLI --------------------------------------------------------------------- */
 
-typedef struct cli_result {
-    int status; /* exit status, or 128 + signal */
-    char *out, *err;
-} cli_result;
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 16);
-    if (f && buf) buf[fread(buf, 1, (1 << 16) - 1, f)] = '\0';
-    if (f) fclose(f);
-    return buf;
-}
+typedef mb_result cli_result;
 
 /* Run $PRISM_BIN with args (NULL-terminated) and PRISM_PROVIDER_PATH set to
  * provider_path (NULL: inherited). */
 static cli_result run_cli(const char *provider_path, const char *const *args) {
-    cli_result r = {.status = -1};
-    char *out_path = mb_path(tmp, "stdout.txt"), *err_path = mb_path(tmp, "stderr.txt");
-    const char *argv[16] = {prism_bin};
-    size_t n = 1;
-    for (; args[n - 1] && n < 15; n++) argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0) _exit(126);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        if (provider_path) setenv("PRISM_PROVIDER_PATH", provider_path, 1);
-        execv(prism_bin, (char *const *)argv);
-        _exit(127);
-    }
-    int ws = 0;
-    if (pid > 0 && waitpid(pid, &ws, 0) == pid)
-        r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    free(out_path);
-    free(err_path);
+    char *var = provider_path ? malloc(strlen(provider_path) + 32) : NULL;
+    if (var) sprintf(var, "PRISM_PROVIDER_PATH=%s", provider_path);
+    const char *env[] = {var, NULL};
+    cli_result r = mb_run(prism_bin, tmp, var ? env : NULL, args);
+    free(var);
     return r;
 }
 
-static void free_result(cli_result *r) {
-    free(r->out);
-    free(r->err);
-}
+static void free_result(cli_result *r) { mb_result_free(r); }
 
 static void test_cli_devices(void) {
     cli_result r = run_cli(plugin_dir, (const char *const[]){"devices", NULL});

@@ -2,10 +2,12 @@
 #include "model_builder.h"
 
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct mb_model {
@@ -323,6 +325,65 @@ bool mb_save(mb_model *m, const char *path) {
 }
 
 /* ---- file helpers ---- */
+
+char *mb_slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    if (!buf) abort();
+    while (f && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap && !(buf = realloc(buf, cap *= 2))) abort();
+    }
+    if (f) fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+mb_result mb_run(const char *bin, const char *dir, const char *const *env, const char *const *args) {
+    mb_result r = {.status = -1};
+    char *out_path = mb_path(dir, "stdout.txt"), *err_path = mb_path(dir, "stderr.txt");
+    size_t n = 0;
+    while (args[n]) n++;
+    const char **argv = calloc(n + 2, sizeof *argv);
+    if (!argv) abort();
+    argv[0] = bin;
+    memcpy(argv + 1, args, n * sizeof *argv);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0) _exit(126);
+        for (size_t i = 0; env && env[i]; i++) {
+            const char *eq = strchr(env[i], '=');
+            if (eq && !eq[1]) {
+                char name[256];
+                snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+                unsetenv(name);
+            } else if (putenv((char *)env[i]) != 0) {
+                _exit(125);
+            }
+        }
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid > 0 && waitpid(pid, &ws, 0) == pid)
+        r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+    r.out = mb_slurp(out_path);
+    r.err = mb_slurp(err_path);
+    free(argv);
+    free(out_path);
+    free(err_path);
+    return r;
+}
+
+void mb_result_free(mb_result *r) {
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
 
 char *mb_tempdir(void) {
     const char *tmp = getenv("TMPDIR");

@@ -92,6 +92,20 @@ bool mb_write_file(const char *path, const void *data, size_t size);
 /* malloc'd "dir/name". */
 char *mb_path(const char *dir, const char *name);
 
+/* ---- running a program ---- */
+typedef struct mb_result {
+    int status; /* exit status, or 128 + signal, or -1 when it could not run */
+    char *out, *err; /* all of stdout and stderr (malloc'd, never NULL) */
+} mb_result;
+/* Run bin with args (NULL-terminated, without argv[0]) and, when env is not
+ * NULL, the extra "NAME=VALUE" variables it lists (NULL-terminated; "NAME="
+ * with nothing after it unsets NAME). stdout and stderr go through files in
+ * dir. */
+mb_result mb_run(const char *bin, const char *dir, const char *const *env, const char *const *args);
+void mb_result_free(mb_result *r);
+/* A whole file as a NUL-terminated malloc'd string ("" when unreadable). */
+char *mb_slurp(const char *path);
+
 /* ---- prism helpers ---- */
 /* Pack m and load it with prism_model_load_memory / create a session from
  * it (default options). */

@@ -27,66 +27,17 @@ static char *sym_path;  /* X [N0,3] */
 static char *cnn_path;  /* examples/tiny_cnn.onnx in the source tree */
 
 
-typedef struct cli_result {
-    int status; /* exit status, or 128 + signal */
-    char *out, *err;
-} cli_result;
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b) break;
-            buf = b;
-        }
-    }
-    fclose(f);
-    if (buf) buf[len] = '\0';
-    return buf;
-}
+typedef mb_result cli_result;
 
 /* Run prism with args (NULL-terminated, without argv[0]) and, when env is
  * not NULL, the extra "NAME=VALUE" variables it lists (NULL-terminated). */
 static cli_result run_cli_env(const char *const *env, const char *const *args) {
-    cli_result r = {.status = -1};
-    char *out_path = mb_path(dir, "stdout.txt"), *err_path = mb_path(dir, "stderr.txt");
-    const char *argv[32] = {prism_bin};
-    size_t n = 1;
-    for (; args[n - 1] && n < 31; n++) argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0) _exit(126);
-        for (size_t i = 0; env && env[i]; i++)
-            if (putenv((char *)env[i]) != 0) _exit(125);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(prism_bin, (char *const *)argv);
-        _exit(127);
-    }
-    int ws = 0;
-    if (pid > 0 && waitpid(pid, &ws, 0) == pid)
-        r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    free(out_path);
-    free(err_path);
-    return r;
+    return mb_run(prism_bin, dir, env, args);
 }
 
 static cli_result run_cli(const char *const *args) { return run_cli_env(NULL, args); }
 
-static void free_result(cli_result *r) {
-    free(r->out);
-    free(r->err);
-}
+static void free_result(cli_result *r) { mb_result_free(r); }
 
 /* Run and check the exit status; print the output when it differs. */
 #define CLI(expect_status, ...)                                                                             \
@@ -650,7 +601,7 @@ static void test_partition_formats(void) {
         CU_ASSERT_STRING_EQUAL(r.out, "");
         free_result(&r);
     }
-    char *written = slurp(file);
+    char *written = mb_slurp(file);
     CU_ASSERT_STRING_EQUAL(written, text ? text : "");
     free(written);
     {

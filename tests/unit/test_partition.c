@@ -16,6 +16,18 @@
 
 static const int64_t D[2] = {1, 1024}; /* 4 KiB per float value */
 
+static pr_model *load(mb_model *m) {
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    mb_free(m);
+    pr_model *pm = NULL;
+    prism_status st = pr_model_from_bytes(bytes, size, NULL, &pm);
+    free(bytes);
+    if (st) fprintf(stderr, "\n%s\n", prism_last_error_message());
+    CU_ASSERT_EQUAL_FATAL(st, PRISM_OK);
+    return pm;
+}
+
 /* X -> n0 -> n1 -> ... -> Y, all Relu. */
 static pr_model *chain(int n) {
     mb_model *m = mb_new(17);
@@ -28,26 +40,19 @@ static pr_model *chain(int n) {
         snprintf(out, sizeof out, i == n - 1 ? "Y" : "v%d", i);
         mb_node(m, "Relu", name, in, out);
     }
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    mb_free(m);
-    pr_model *pm = NULL;
-    prism_status st = pr_model_from_bytes(bytes, size, NULL, &pm);
-    free(bytes);
-    CU_ASSERT_EQUAL_FATAL(st, PRISM_OK);
-    return pm;
+    return load(m);
 }
 
-static pr_model *load(mb_model *m) {
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    mb_free(m);
-    pr_model *pm = NULL;
-    prism_status st = pr_model_from_bytes(bytes, size, NULL, &pm);
-    free(bytes);
-    if (st) fprintf(stderr, "\n%s\n", prism_last_error_message());
-    CU_ASSERT_EQUAL_FATAL(st, PRISM_OK);
-    return pm;
+/* a feeds b and c, which meet again in d = Add(b, c). */
+static pr_model *diamond(void) {
+    mb_model *mm = mb_new(17);
+    mb_input(mm, "X", PRISM_DTYPE_FLOAT, 2, D);
+    mb_output(mm, "Y", PRISM_DTYPE_FLOAT, 2, D);
+    mb_node(mm, "Relu", "a", "X", "va");
+    mb_node(mm, "Sigmoid", "b", "va", "vb");
+    mb_node(mm, "Tanh", "c", "va", "vc");
+    mb_node(mm, "Add", "d", "vb,vc", "Y");
+    return load(mm);
 }
 
 /* Two candidates: an accelerator with its own memory (claims from a string
@@ -122,14 +127,7 @@ static void test_provider_order_and_copies(void) {
 /* a(acc) feeds b(cpu) and c(acc); d(acc) = Add(b, c). Putting a, c, d in
  * one subgraph would need b both before and after it. */
 static void test_acyclic(void) {
-    mb_model *mm = mb_new(17);
-    mb_input(mm, "X", PRISM_DTYPE_FLOAT, 2, D);
-    mb_output(mm, "Y", PRISM_DTYPE_FLOAT, 2, D);
-    mb_node(mm, "Relu", "a", "X", "va");
-    mb_node(mm, "Sigmoid", "b", "va", "vb");
-    mb_node(mm, "Tanh", "c", "va", "vc");
-    mb_node(mm, "Add", "d", "vb,vc", "Y");
-    pr_model *m = load(mm);
+    pr_model *m = diamond();
     fixture f;
     setup(&f, m->graph, "1011");
     UNIT_OK(pr_plan_build(&f.in, &f.plan));
@@ -152,14 +150,7 @@ static void test_acyclic(void) {
 
 /* b and c both read a (on the CPU) and meet again in d: one subgraph. */
 static void test_siblings_merge(void) {
-    mb_model *mm = mb_new(17);
-    mb_input(mm, "X", PRISM_DTYPE_FLOAT, 2, D);
-    mb_output(mm, "Y", PRISM_DTYPE_FLOAT, 2, D);
-    mb_node(mm, "Relu", "a", "X", "va");
-    mb_node(mm, "Sigmoid", "b", "va", "vb");
-    mb_node(mm, "Tanh", "c", "va", "vc");
-    mb_node(mm, "Add", "d", "vb,vc", "Y");
-    pr_model *m = load(mm);
+    pr_model *m = diamond();
     fixture f;
     setup(&f, m->graph, "0111");
     UNIT_OK(pr_plan_build(&f.in, &f.plan));
