@@ -189,7 +189,8 @@ static void assign_initial(pr_ctx *c, pr_buf *unsupported, size_t *n_unsupported
         int32_t aff = in->affinity ? in->affinity[n] : -1;
         if (aff >= 0 && claims(c, aff, n)) {
             c->cand[n] = aff;
-            pr_set_reason(c, n, "affinity %s=%s", in->affinity_key[n], in->cands[aff].provider);
+            pr_set_reason(c, n, "affinity %s=%s", in->affinity_key[n],
+                          in->affinity_target && in->affinity_target[n] ? in->affinity_target[n] : in->cands[aff].provider);
             continue;
         }
         int32_t best = -1;

@@ -63,26 +63,11 @@ static const char *popt(const prism_session_options *o, const char *provider, co
     return NULL;
 }
 
-/* Add an instance of pv (device from its "device" option) unless present.
- * A provider without devices is skipped with a log line. */
-static prism_status add_instance(prism_session *s, const prism_session_options *o, pr_provider *pv, bool listed) {
-    uint32_t device = 0;
-    const char *dv = popt(o, pv->name, "device");
-    if (dv) {
-        char *end;
-        unsigned long d = strtoul(dv, &end, 10);
-        if (*end || !*dv || *dv == '-' || d >= pv->n_devices)
-            return pr_fail(PRISM_ERR_NOT_FOUND, "provider '%s': option device=%s is not a device index (it has %u device%s)",
-                           pv->name, dv, pv->n_devices, pv->n_devices == 1 ? "" : "s");
-        device = (uint32_t)d;
-    }
+/* One instance of pv on `device` (unless the session has it already). */
+static prism_status add_instance(prism_session *s, const prism_session_options *o, pr_provider *pv, uint32_t device,
+                                 bool listed) {
     for (size_t j = 0; j < s->n_insts; j++)
-        if (s->insts[j].pv == pv) return PRISM_OK;
-    if (!pv->n_devices) {
-        pr_log(s->env, PRISM_LOG_WARNING, "provider '%s' has no device (%s): skipped", pv->name,
-               pv->reason ? pv->reason : "no reason given");
-        return PRISM_OK;
-    }
+        if (s->insts[j].pv == pv && s->insts[j].device == device) return PRISM_OK;
     const prism_provider_api *a = pv->api;
     bool dev_mem = pv->devices[device].memory_kind == PRISM_MEMORY_DEVICE;
     if (dev_mem && (!a->buffer_alloc || !a->buffer_free || !a->copy_to_device || !a->copy_from_device))
@@ -122,6 +107,53 @@ static prism_status add_instance(prism_session *s, const prism_session_options *
     return PRISM_OK;
 }
 
+/* Instances of pv on the devices its "device" option lists ("0", "0,1",
+ * "all"; default 0). A provider without devices is skipped with a log
+ * line. */
+static prism_status add_provider(prism_session *s, const prism_session_options *o, pr_provider *pv, bool listed) {
+    if (!pv->n_devices) {
+        pr_log(s->env, PRISM_LOG_WARNING, "provider '%s' has no device (%s): skipped", pv->name,
+               pv->reason ? pv->reason : "no reason given");
+        return PRISM_OK;
+    }
+    const char *dv = popt(o, pv->name, "device");
+    if (!dv) return add_instance(s, o, pv, 0, listed);
+    if (!strcmp(dv, "all")) {
+        prism_status st = PRISM_OK;
+        for (uint32_t d = 0; d < pv->n_devices && !st; d++) st = add_instance(s, o, pv, d, listed);
+        return st;
+    }
+    prism_status st = PRISM_OK;
+    for (const char *p = dv; !st;) {
+        char *end;
+        unsigned long d = strtoul(p, &end, 10);
+        if (end == p || *p == '-' || (*end && *end != ',') || d >= pv->n_devices)
+            return pr_fail(PRISM_ERR_NOT_FOUND,
+                           "provider '%s': option device=%s is not a list of device indices or 'all' (it has %u "
+                           "device%s)",
+                           pv->name, dv, pv->n_devices, pv->n_devices == 1 ? "" : "s");
+        st = add_instance(s, o, pv, (uint32_t)d, listed);
+        if (!*end) break;
+        p = end + 1;
+    }
+    return st;
+}
+
+/* An affinity target is PROVIDER or PROVIDER:DEVICE. Returns the device
+ * (-1 when none is given) and the provider part in *name (malloc'd, NULL on
+ * OOM). */
+static int64_t split_target(const char *target, char **name) {
+    const char *colon = strrchr(target, ':');
+    bool digits = colon && colon[1];
+    for (const char *p = colon ? colon + 1 : ""; digits && *p; p++) digits = *p >= '0' && *p <= '9';
+    if (!digits || colon - target == 0 || strlen(colon + 1) > 9) {
+        *name = pr_strdup(target);
+        return -1;
+    }
+    *name = pr_strndup(target, (size_t)(colon - target));
+    return strtol(colon + 1, NULL, 10);
+}
+
 /* "all": every provider found that has a device, accelerators first. */
 static prism_status add_all(prism_session *s, const prism_session_options *o) {
     prism_env_load_all_providers(s->env);
@@ -130,7 +162,7 @@ static prism_status add_all(prism_session *s, const prism_session_options *o) {
         for (size_t i = 0; i < s->env->n_providers && !st; i++) {
             pr_provider *pv = s->env->providers[i];
             if (!pv->n_devices || (pv->devices[0].type == PRISM_DEVICE_CPU) != (pass == 1)) continue;
-            st = add_instance(s, o, pv, true);
+            st = add_provider(s, o, pv, true);
         }
     return st;
 }
@@ -143,14 +175,26 @@ static prism_status create_instances(prism_session *s, const prism_session_optio
             continue;
         }
         pr_provider *pv;
-        if (!(st = pr_env_provider(s->env, o->providers[i], &pv))) st = add_instance(s, o, pv, true);
+        if (!(st = pr_env_provider(s->env, o->providers[i], &pv))) st = add_provider(s, o, pv, true);
     }
     /* Providers named only by affinity entries join the list at its end. */
     for (size_t i = 0; i < o->n_affinity && !st; i++) {
         pr_provider *pv;
-        st = pr_env_provider(s->env, o->affinity[i].provider, &pv);
-        if (st) pr_fail_context(st, "affinity %s=%s", o->affinity[i].key, o->affinity[i].provider);
-        else st = add_instance(s, o, pv, true);
+        char *name = NULL;
+        int64_t device = split_target(o->affinity[i].provider, &name);
+        if (!name) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+        st = pr_env_provider(s->env, name, &pv);
+        free(name);
+        if (st) {
+            pr_fail_context(st, "affinity %s=%s", o->affinity[i].key, o->affinity[i].provider);
+        } else if (device < 0) {
+            st = add_provider(s, o, pv, true);
+        } else if (device >= pv->n_devices) {
+            st = pr_fail(PRISM_ERR_NOT_FOUND, "affinity %s=%s: provider '%s' has %u device%s", o->affinity[i].key,
+                         o->affinity[i].provider, pv->name, pv->n_devices, pv->n_devices == 1 ? "" : "s");
+        } else {
+            st = add_instance(s, o, pv, (uint32_t)device, true);
+        }
     }
     if (st) return st;
     bool have_cpu = false;
@@ -158,7 +202,7 @@ static prism_status create_instances(prism_session *s, const prism_session_optio
     if (o->fallback && !have_cpu) {
         pr_provider *pv;
         if (pr_env_provider(s->env, "cpu", &pv) == PRISM_OK) {
-            if ((st = add_instance(s, o, pv, false))) return st;
+            if ((st = add_provider(s, o, pv, false))) return st;
         } else {
             pr_log(s->env, PRISM_LOG_INFO, "no CPU provider for fallback: %s", prism_last_error_message());
             pr_clear_error();
@@ -268,10 +312,18 @@ static prism_status plan_session(prism_session *s, const prism_session_options *
         if (!hit) continue;
         p.aff_key[n] = hit->key;
         p.aff_target[n] = hit->provider;
+        char *name = NULL;
+        int64_t device = split_target(hit->provider, &name);
+        if (!name) {
+            st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+            break;
+        }
         for (size_t k = 0; k < ni && p.affinity[n] < 0; k++) {
             const pr_provider *pv = s->insts[k].pv;
-            if (!strcmp(pv->name, hit->provider) || !strcmp(pv->path, hit->provider)) p.affinity[n] = (int32_t)k;
+            if ((!strcmp(pv->name, name) || !strcmp(pv->path, name)) && (device < 0 || s->insts[k].device == device))
+                p.affinity[n] = (int32_t)k;
         }
+        free(name);
     }
     if (!st) {
         pr_plan_in in = {.g = g, .cands = p.cands, .n_cands = ni, .policy = o->policy, .affinity = p.affinity,

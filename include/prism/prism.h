@@ -118,7 +118,10 @@ void prism_session_options_destroy(prism_session_options *options);
 prism_status prism_session_options_set_providers(prism_session_options *options, const char *list);
 /* Intra-op threads for each run (>= 1; 0 = one per core). Default 0. */
 prism_status prism_session_options_set_threads(prism_session_options *options, uint32_t threads);
-/* A key=value option passed to one provider's instances. */
+/* A key=value option passed to one provider's instances. The key "device"
+ * is the core's: the device index of the provider's instance (default 0),
+ * a list ("0,1": one instance per device, in that order of preference) or
+ * "all". */
 prism_status prism_session_options_set_provider_option(prism_session_options *options, const char *provider,
                                                        const char *key, const char *value);
 
@@ -150,12 +153,13 @@ prism_status prism_policy_from_name(const char *name, prism_policy *out_policy);
 /* Default PRISM_POLICY_PROVIDER_ORDER. */
 prism_status prism_session_options_set_policy(prism_session_options *options, prism_policy policy);
 
-/* Per-node affinity: "KEY=PROVIDER[,KEY=PROVIDER...]" where KEY is a node
- * name or an op type ("Conv=xrt,node_17=cpu"); a node-name entry wins over
- * an op-type entry. Replaces earlier entries; "" clears them. The provider
- * must be one the session uses (it is added to the session's providers
- * when missing). A node whose affinity provider cannot run it is placed by
- * the other rules and reported as a fallback. */
+/* Per-node affinity: "KEY=TARGET[,KEY=TARGET...]" where KEY is a node name
+ * or an op type and TARGET is PROVIDER or PROVIDER:DEVICE ("Conv=xrt,
+ * node_17=cpu,fc=opencl:1"); a node-name entry wins over an op-type entry.
+ * Replaces earlier entries; "" clears them. A provider (or device) the
+ * session does not use yet is added after the listed ones. A node whose
+ * affinity provider cannot run it is placed by the other rules and
+ * reported as a fallback. */
 prism_status prism_session_options_set_affinity(prism_session_options *options, const char *spec);
 /* Add one affinity entry (key = node name or op type). */
 prism_status prism_session_options_add_affinity(prism_session_options *options, const char *key,

@@ -291,8 +291,40 @@ static void test_devices_option(void) {
     prism_session_destroy(s);
     UNIT_OK(prism_session_options_set_provider_option(o, "example", "device", "7"));
     MB_EXPECT_FAIL(PRISM_ERR_NOT_FOUND, prism_session_create(env, model_path, o, &s), "device=7", "2 devices");
+    UNIT_OK(prism_session_options_set_provider_option(o, "example", "device", "all"));
+    UNIT_OK(prism_session_create(env, model_path, o, &s));
+    MB_CONTAINS(prism_session_placement(s, "text"), "device example:1");
+    prism_session_destroy(s);
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_options_add_provider_option_string(o, "example:device"),
                    "PROVIDER:KEY=VALUE");
+    /* Both devices in one session: affinity picks device 1 for two nodes;
+     * the values between the two devices move directly, device to device. */
+    UNIT_OK(prism_session_options_set_provider_option(o, "example", "device", "0,1"));
+    UNIT_OK(prism_session_options_set_affinity(o, "relu1=example:1,dwconv=example:1"));
+    UNIT_OK(prism_session_create(env, model_path, o, &s));
+    const char *text = prism_session_placement(s, "text");
+    MB_CONTAINS(text, "device example:1");
+    MB_CONTAINS(text, "copy 'conv1' example:0 -> example:1, size known at run time, direct");
+    MB_CONTAINS(text, "affinity relu1=example:1");
+    bool direct = false;
+    for (size_t i = 0; i < prism_session_copy_count(s); i++) {
+        prism_copy_info c = {.struct_size = sizeof c};
+        UNIT_OK(prism_session_copy(s, i, &c));
+        direct |= c.direct && c.from_device == 0 && c.to_device == 1;
+    }
+    CU_ASSERT_TRUE(direct);
+    prism_session *cpu = session(env, "cpu", NULL);
+    prism_tensor *a = run(cpu), *b = run(s);
+    check_close(b, a);
+    prism_tensor_destroy(a);
+    prism_tensor_destroy(b);
+    prism_session_destroy(cpu);
+    prism_session_destroy(s);
+    UNIT_OK(prism_session_options_set_affinity(o, "relu1=example:5"));
+    MB_EXPECT_FAIL(PRISM_ERR_NOT_FOUND, prism_session_create(env, model_path, o, &s), "example:5", "2 devices");
+    UNIT_OK(prism_session_options_set_affinity(o, ""));
+    UNIT_OK(prism_session_options_set_provider_option(o, "example", "device", "0,x"));
+    MB_EXPECT_FAIL(PRISM_ERR_NOT_FOUND, prism_session_create(env, model_path, o, &s), "device=0,x");
     prism_session_options_destroy(o);
     prism_env_destroy(env);
     unsetenv("PRISM_EXAMPLE_DEVICES");
