@@ -373,6 +373,110 @@ static void test_deterministic(void) {
     pr_model_free(m);
 }
 
+/* ---- random graphs: the plan's invariants ------------------------------ */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+/* A random DAG of unary and binary nodes over [1,1024] floats; some
+ * intermediate values are graph outputs too. */
+static pr_model *random_graph(int n) {
+    mb_model *m = mb_new(17);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D);
+    mb_input(m, "Z", PRISM_DTYPE_FLOAT, 2, D);
+    char names[64][16];
+    int count = 0;
+    snprintf(names[count++], 16, "X");
+    snprintf(names[count++], 16, "Z");
+    for (int i = 0; i < n; i++) {
+        char node[16], ins[40];
+        snprintf(node, sizeof node, "n%d", i);
+        const char *a = names[rnd((uint32_t)count)], *b = names[rnd((uint32_t)count)];
+        bool binary = rnd(2);
+        snprintf(ins, sizeof ins, binary ? "%s,%s" : "%s", a, b);
+        snprintf(names[count], 16, "v%d", i);
+        mb_node(m, binary ? "Add" : "Relu", node, ins, names[count]);
+        count++;
+    }
+    mb_output(m, names[count - 1], PRISM_DTYPE_FLOAT, 2, D);
+    for (int i = 2; i < count - 1; i++)
+        if (!rnd(5)) mb_output(m, names[i], PRISM_DTYPE_FLOAT, 2, D);
+    return load(m);
+}
+
+/* Replays the steps: every subgraph finds its inputs in its own memory
+ * space, every copy reads a value that exists and writes one that does
+ * not, and the graph outputs end in host memory. */
+static void check_program(const pr_graph *g, const pr_cand *cands, const pr_plan *p) {
+    size_t ns = 4;
+    uint8_t *have = calloc(g->n_values * ns, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(have);
+    for (size_t v = 0; v < g->n_values; v++)
+        if (g->values[v].producer < 0 && !g->values[v].constant) have[v * ns] = 1;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const pr_step *st = &p->steps[i];
+        if (st->kind == PR_STEP_COPY) {
+            CU_ASSERT_NOT_EQUAL(st->from_space, st->to_space);
+            CU_ASSERT_TRUE(have[st->value * ns + (size_t)st->from_space]);
+            CU_ASSERT_FALSE(have[st->value * ns + (size_t)st->to_space]);
+            if (st->direct) CU_ASSERT(st->from_space > 0 && st->to_space > 0);
+            have[st->value * ns + (size_t)st->to_space] = 1;
+            continue;
+        }
+        const pr_sub *sb = &p->subs[st->sub];
+        size_t sp = (size_t)cands[sb->cand].space;
+        for (size_t k = 0; k < sb->n_inputs; k++) CU_ASSERT_TRUE(have[sb->inputs[k] * ns + sp]);
+        for (size_t k = 0; k < sb->n_outputs; k++) have[sb->outputs[k] * ns + sp] = 1;
+    }
+    for (size_t k = 0; k < g->n_outputs; k++) CU_ASSERT_TRUE(have[g->outputs[k] * ns]);
+    free(have);
+}
+
+static void test_random_graphs(void) {
+    rng_state = 12345;
+    for (int iter = 0; iter < 300; iter++) {
+        pr_model *m = random_graph(3 + (int)rnd(28));
+        const pr_graph *g = m->graph;
+        fixture f;
+        char claims[64] = {0};
+        for (size_t n = 0; n < g->n_nodes; n++) claims[n] = rnd(3) ? '1' : '0';
+        setup(&f, g, claims);
+        /* A second device of the accelerator's provider with its own claims. */
+        uint8_t second[64];
+        for (size_t n = 0; n < g->n_nodes; n++) {
+            second[n] = (uint8_t)rnd(2);
+            f.acc_cost[n] = 1e-6 * (1 + rnd(100));
+            f.cpu_cost[n] = 1e-6 * (1 + rnd(100));
+            f.groups[n] = rnd(6) ? 0 : 1 + rnd(2);
+        }
+        f.c[2] = f.c[1];
+        f.c[1] = f.c[0];
+        f.c[1].space = 2;
+        f.c[1].device = 1;
+        f.c[1].claims = second;
+        f.c[1].groups = NULL;
+        f.c[0].direct_copy = f.c[1].direct_copy = rnd(2);
+        f.in.n_cands = 3;
+        f.in.policy = (prism_policy)rnd(6);
+        f.in.min_subgraph = 1 + rnd(4);
+        UNIT_OK(pr_plan_build(&f.in, &f.plan));
+        check_order(g, &f.plan);
+        check_program(g, f.c, &f.plan);
+        for (size_t n = 0; n < g->n_nodes; n++) CU_ASSERT_TRUE(f.c[f.plan.node_cand[n]].claims[n]);
+        /* The same inputs give the same plan. */
+        pr_plan again;
+        UNIT_OK(pr_plan_build(&f.in, &again));
+        CU_ASSERT_EQUAL(memcmp(again.node_cand, f.plan.node_cand, g->n_nodes * sizeof *again.node_cand), 0);
+        CU_ASSERT_EQUAL(again.n_steps, f.plan.n_steps);
+        pr_plan_free(&again);
+        pr_plan_free(&f.plan);
+        pr_model_free(m);
+    }
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 1;
     CU_pSuite s = CU_add_suite("partition", NULL, NULL);
@@ -388,5 +492,6 @@ int main(void) {
     CU_add_test(s, "small computations follow their inputs", test_small_follows_inputs);
     CU_add_test(s, "device to device copies", test_device_to_device);
     CU_add_test(s, "deterministic", test_deterministic);
+    CU_add_test(s, "random graphs keep every invariant", test_random_graphs);
     return unit_run_all();
 }
