@@ -397,6 +397,107 @@ static void test_concurrent_and_env_lifetime(void) {
     prism_session_destroy(s);
 }
 
+/* ---- random graphs: the split computes what the CPU computes ----------- */
+
+static uint64_t rng_state = 99;
+static uint32_t rnd(uint32_t n) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static void random_options(prism_session_options *o) {
+    static const char *const subsets[] = {"Add,Mul,Relu,Tanh", "Sigmoid,Sub,Add", "Add,Sub,Mul,Div,Relu,Sigmoid,Tanh",
+                                          "Tanh,Sigmoid", "Mul,Relu,Tanh"};
+    UNIT_OK(prism_session_options_set_provider_option(o, "example", "ops", subsets[rnd(5)]));
+    UNIT_OK(prism_session_options_set_provider_option(o, "example", "device", rnd(2) ? "0" : "0,1"));
+    UNIT_OK(prism_session_options_set_min_subgraph(o, 1 + rnd(3)));
+    UNIT_OK(prism_session_options_set_policy(o, rnd(3) ? PRISM_POLICY_PROVIDER_ORDER : PRISM_POLICY_LATENCY));
+    UNIT_OK(prism_session_options_set_affinity(o, rnd(3) ? "Tanh=example:1,Sigmoid=example:1,n3=cpu" : "n3=cpu"));
+}
+
+/* Elementwise graphs (ops the accelerator runs, and Exp/Abs it does not)
+ * with broadcasting, split at random between two accelerator devices and
+ * the CPU: every output equals the CPU's alone. */
+static void test_random_splits(void) {
+    setenv("PRISM_EXAMPLE_DEVICES", "2", 1);
+    prism_env *env = new_env();
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Relu", "Sigmoid", "Tanh", "Exp", "Abs"};
+    const int64_t full[2] = {4, 8}, row[2] = {1, 8};
+    size_t copies = 0, direct = 0, subgraphs = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        mb_model *m = mb_new(17);
+        mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, full);
+        mb_input(m, "R", PRISM_DTYPE_FLOAT, 2, row);
+        char names[32][16] = {"X", "R"};
+        int count = 2, nodes = 4 + (int)rnd(12);
+        for (int i = 0; i < nodes; i++) {
+            const char *op = ops[rnd(8)];
+            bool binary = !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul");
+            char node[16], ins[40];
+            snprintf(node, sizeof node, "n%d", i);
+            /* The first input always has the full shape; a binary op's
+             * second may be the broadcast row. */
+            const char *a = names[rnd((uint32_t)count)];
+            if (!strcmp(a, "R")) a = "X";
+            snprintf(ins, sizeof ins, binary ? "%s,%s" : "%s", a, names[rnd((uint32_t)count)]);
+            snprintf(names[count], 16, "v%d", i);
+            mb_node(m, op, node, ins, names[count++]);
+        }
+        mb_output(m, names[count - 1], PRISM_DTYPE_FLOAT, 2, full);
+        if (count > 4) mb_output(m, names[count - 2], PRISM_DTYPE_FLOAT, 2, full);
+        size_t size;
+        uint8_t *bytes = mb_pack(m, &size);
+        mb_free(m);
+        prism_session_options *oc, *oh;
+        UNIT_OK(prism_session_options_create(&oc));
+        UNIT_OK(prism_session_options_create(&oh));
+        UNIT_OK(prism_session_options_set_environment(oc, 0));
+        UNIT_OK(prism_session_options_set_environment(oh, 0));
+        UNIT_OK(prism_session_options_set_providers(oh, "example,cpu"));
+        random_options(oh);
+        prism_session *sc = NULL, *sh = NULL;
+        UNIT_OK(prism_session_create_from_memory(env, bytes, size, oc, &sc));
+        UNIT_OK(prism_session_create_from_memory(env, bytes, size, oh, &sh));
+        free(bytes);
+        subgraphs += prism_session_subgraph_count(sh);
+        for (size_t i = 0; i < prism_session_copy_count(sh); i++) {
+            prism_copy_info c = {.struct_size = sizeof c};
+            UNIT_OK(prism_session_copy(sh, i, &c));
+            copies++;
+            direct += (size_t)c.direct;
+        }
+        size_t nout = prism_session_output_count(sc);
+        prism_tensor *x, *r, *in[2], *yc[2] = {0}, *yh[2] = {0};
+        UNIT_OK(prism_tensor_create(PRISM_DTYPE_FLOAT, full, 2, &x));
+        UNIT_OK(prism_tensor_create(PRISM_DTYPE_FLOAT, row, 2, &r));
+        for (int i = 0; i < 32; i++) ((float *)prism_tensor_data(x))[i] = (float)rnd(200) / 50.0f - 2.0f;
+        for (int i = 0; i < 8; i++) ((float *)prism_tensor_data(r))[i] = (float)rnd(200) / 50.0f - 2.0f;
+        in[0] = x;
+        in[1] = r;
+        const char *names_in[] = {"X", "R"};
+        UNIT_OK(prism_session_run(sc, names_in, (const prism_tensor *const *)in, 2, NULL, nout, yc));
+        UNIT_OK(prism_session_run(sh, names_in, (const prism_tensor *const *)in, 2, NULL, nout, yh));
+        for (size_t k = 0; k < nout; k++) {
+            check_close(yh[k], yc[k]);
+            prism_tensor_destroy(yc[k]);
+            prism_tensor_destroy(yh[k]);
+        }
+        prism_tensor_destroy(x);
+        prism_tensor_destroy(r);
+        prism_session_destroy(sc);
+        prism_session_destroy(sh);
+        prism_session_options_destroy(oc);
+        prism_session_options_destroy(oh);
+    }
+    /* The splits were real: many subgraphs, copies, some device to device. */
+    CU_ASSERT(subgraphs > 80);
+    CU_ASSERT(copies > 60);
+    CU_ASSERT(direct > 0);
+    if (copies <= 60 || !direct) fprintf(stderr, "\n%zu subgraphs, %zu copies, %zu direct\n", subgraphs, copies, direct);
+    prism_env_destroy(env);
+    unsetenv("PRISM_EXAMPLE_DEVICES");
+}
+
 /* The DOT report renders with Graphviz: one box per subgraph. */
 static void test_dot_renders(void) {
     prism_env *env = new_env();
@@ -436,6 +537,7 @@ int main(void) {
     CU_add_test(s, "run error inside a provider", test_run_error);
     CU_add_test(s, "concurrent runs, env lifetime", test_concurrent_and_env_lifetime);
     CU_add_test(s, "DOT renders with Graphviz", test_dot_renders);
+    CU_add_test(s, "random splits match the CPU", test_random_splits);
     int rc = unit_run_all();
     free(model_path);
     return rc;
