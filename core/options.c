@@ -46,6 +46,8 @@ void prism_session_options_destroy(prism_session_options *o) {
         free(o->affinity[i].provider);
     }
     free(o->affinity);
+    for (size_t i = 0; i < o->n_dims; i++) free(o->dims[i].name);
+    free(o->dims);
     free(o);
 }
 
@@ -224,6 +226,22 @@ prism_status prism_session_options_set_affinity(prism_session_options *o, const 
     return PRISM_OK;
 }
 
+prism_status prism_session_options_set_dim(prism_session_options *o, const char *name, int64_t value) {
+    if (!o || !name || !*name) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "set_dim: NULL options or empty name");
+    if (value < 0 || value > ((int64_t)1 << 40))
+        return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "set_dim: %lld is not a valid size for dim '%s'", (long long)value, name);
+    for (size_t i = 0; i < o->n_dims; i++)
+        if (!strcmp(o->dims[i].name, name)) {
+            o->dims[i].value = value;
+            return PRISM_OK;
+        }
+    if (!pr_grow((void **)&o->dims, &o->cap_dims, o->n_dims + 1, sizeof *o->dims))
+        return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!(o->dims[o->n_dims].name = pr_strdup(name))) return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
+    o->dims[o->n_dims++].value = value;
+    return PRISM_OK;
+}
+
 prism_status prism_session_options_set_min_subgraph(prism_session_options *o, uint32_t nodes) {
     if (!o) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "set_min_subgraph: NULL options");
     if (nodes > 1000000) return pr_fail(PRISM_ERR_INVALID_ARGUMENT, "set_min_subgraph: %u nodes is too many", nodes);
@@ -260,6 +278,7 @@ static prism_status copy_options(const prism_session_options *src, prism_session
                                                        src->popts[i].value);
     for (size_t i = 0; i < src->n_affinity && !st; i++)
         st = prism_session_options_add_affinity(o, src->affinity[i].key, src->affinity[i].provider);
+    for (size_t i = 0; i < src->n_dims && !st; i++) st = prism_session_options_set_dim(o, src->dims[i].name, src->dims[i].value);
     return st;
 }
 

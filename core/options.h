@@ -16,6 +16,12 @@ typedef struct pr_affinity {
     char *key, *provider;
 } pr_affinity;
 
+/* A value for a symbolic dimension of the graph inputs. */
+typedef struct pr_dim_value {
+    char *name;
+    int64_t value;
+} pr_dim_value;
+
 struct prism_session_options {
     char **providers; /* ordered names or paths */
     size_t n_providers;
@@ -25,6 +31,8 @@ struct prism_session_options {
     prism_policy policy;
     pr_affinity *affinity;
     size_t n_affinity, cap_affinity;
+    pr_dim_value *dims;
+    size_t n_dims, cap_dims;
     uint32_t min_subgraph; /* >= 1 */
     bool fallback;
     bool use_env;

@@ -360,6 +360,30 @@ static prism_status compile_all(prism_session *s) {
     return PRISM_OK;
 }
 
+/* Symbolic input dims the options fix: set them on the graph inputs, then
+ * infer again so the static sizes reach every value (and fold what became
+ * constant). */
+static prism_status apply_dims(prism_session *s, const prism_session_options *o) {
+    if (!o->n_dims) return PRISM_OK;
+    pr_graph *g = s->g;
+    for (size_t i = 0; i < o->n_dims; i++) {
+        bool used = false;
+        for (size_t k = 0; k < g->n_inputs; k++) {
+            pr_value *v = &g->values[g->inputs[k]];
+            for (int32_t d = 0; v->dim_params && d < v->rank; d++)
+                if (v->dims[d] < 0 && v->dim_params[d] && !strcmp(v->dim_params[d], o->dims[i].name)) {
+                    v->dims[d] = o->dims[i].value;
+                    used = true;
+                }
+        }
+        if (!used)
+            pr_log(s->env, PRISM_LOG_WARNING, "dim '%s' set in the options is not a symbolic dim of any model input",
+                   o->dims[i].name);
+    }
+    prism_status st = pr_infer_shapes(g);
+    return st ? pr_fail_context(st, "with the dims fixed by the session options") : PRISM_OK;
+}
+
 static prism_status session_init(prism_session *s, const prism_session_options *options) {
     prism_session_options *o = NULL;
     prism_status st = pr_options_effective(options, &o);
@@ -368,7 +392,7 @@ static prism_status session_init(prism_session *s, const prism_session_options *
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = o->threads ? o->threads : (uint32_t)(cores > 0 ? cores : 1);
     s->policy = o->policy;
-    if (!(st = check_opsets(s->model)) && !(st = create_instances(s, o)) && !(st = plan_session(s, o)) &&
+    if (!(st = check_opsets(s->model)) && !(st = apply_dims(s, o)) && !(st = create_instances(s, o)) && !(st = plan_session(s, o)) &&
         !(st = pr_session_plan_lifetimes(s)) && !(st = compile_all(s)))
         st = pr_session_build_report(s);
     prism_session_options_destroy(o);

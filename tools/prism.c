@@ -98,6 +98,9 @@ static void print_session_help(void) {
            "  --no-fallback            fail, naming the nodes, instead of running a node outside these\n"
            "                           preferences (default: allowed, logged and reported)\n"
            "  --threads N              intra-op threads (default 0: one per core)\n"
+           "  --dim NAME=VALUE         fix the symbolic input dim NAME (repeatable): static shapes for\n"
+           "                           the providers and sizes for every copy; prism run also uses it\n"
+           "                           for generated inputs (default 1)\n"
            "  -v, --verbose            log at info level (fallbacks are logged as warnings)\n"
            "\n"
            "environment (a variable that is set replaces the flag's value):\n"
@@ -120,7 +123,6 @@ static int print_run_help(void) {
            "Run a model once (or --repeat times) and print its outputs.\n\n"
            "  --input-dir DIR          read DIR/input_K.pb (ONNX backend-test layout) for input K\n"
            "  --input NAME=FILE.pb     read one input from a TensorProto file (repeatable)\n"
-           "  --dim NAME=VALUE         value of a symbolic dim for generated inputs (default 1)\n"
            "  --output-dir DIR         write output_K.pb files (TensorProto)\n"
            "  --repeat N               run N times and print timings\n"
            "  --show-placement         print the partition report (as prism partition)\n"
@@ -228,14 +230,17 @@ static int parse_run_args(int argc, char **argv, run_args *a, cli_cmd cmd) {
         else if (run && !strcmp(f, "--repeat")) {
             NEED_VALUE();
             if (!cli_parse_int(f, v, 1, 1000000, &a->repeat)) return USAGE_ERROR;
-        } else if (run && (!strcmp(f, "--input") || !strcmp(f, "--dim"))) {
+        } else if ((run && !strcmp(f, "--input")) || !strcmp(f, "--dim")) {
             NEED_VALUE();
             kv item;
             if (!split_kv(f, v, '=', &item)) return USAGE_ERROR;
             bool is_dim = !strcmp(f, "--dim");
             if (is_dim) {
+                /* The session fixes the dim too: static shapes for the
+                 * providers and copy sizes in the report. */
                 long long dv;
-                if (!cli_parse_int(f, item.value, 0, (long long)1 << 40, &dv)) {
+                if (!cli_parse_int(f, item.value, 0, (long long)1 << 40, &dv) ||
+                    prism_session_options_set_dim(a->opts, item.name, dv) != PRISM_OK) {
                     free(item.name), free(item.value);
                     return USAGE_ERROR;
                 }

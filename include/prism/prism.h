@@ -165,6 +165,14 @@ prism_status prism_session_options_set_affinity(prism_session_options *options, 
 prism_status prism_session_options_add_affinity(prism_session_options *options, const char *key,
                                                 const char *provider);
 
+/* Fix a symbolic dimension of the graph inputs (the dim_param `name`, e.g.
+ * "batch") to `value` for the session: shapes become static, so providers
+ * see them when they decide what to run, the partition report gives every
+ * copy's size, and runs refuse inputs of another size. A name no input
+ * uses is logged and ignored. Errors: PRISM_ERR_INVALID_ARGUMENT (empty
+ * name, negative or absurd value). */
+prism_status prism_session_options_set_dim(prism_session_options *options, const char *name, int64_t value);
+
 /* Minimum subgraph size in nodes (default 1). A subgraph smaller than this
  * goes back to the next preferred provider that can run its nodes (a
  * subgraph on the last resort provider stays). */

@@ -498,6 +498,39 @@ static void test_random_splits(void) {
     unsetenv("PRISM_EXAMPLE_DEVICES");
 }
 
+/* A fixed symbolic dim makes every copy's size known; runs then refuse
+ * other sizes. */
+static void dim_n2(prism_session_options *o) { UNIT_OK(prism_session_options_set_dim(o, "N", 2)); }
+
+static void test_fixed_dims(void) {
+    prism_env *env = new_env();
+    prism_session *s = session(env, "example,cpu", dim_n2);
+    CU_ASSERT(prism_session_copy_count(s) > 0);
+    for (size_t i = 0; i < prism_session_copy_count(s); i++) {
+        prism_copy_info c = {.struct_size = sizeof c};
+        UNIT_OK(prism_session_copy(s, i, &c));
+        CU_ASSERT(c.bytes > 0);
+    }
+    MB_CONTAINS(prism_session_placement(s, "text"), "copy 'image' host:0 -> example:0, 24576 bytes");
+    prism_value_info vi = {.struct_size = sizeof vi};
+    UNIT_OK(prism_session_input(s, 0, &vi));
+    CU_ASSERT_EQUAL(vi.dims[0], 2);
+    prism_tensor *y = run(s); /* IMG has N = 2 */
+    prism_tensor_destroy(y);
+    prism_tensor *x = image_n(3);
+    const char *in[] = {"image"};
+    MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_run(s, in, (const prism_tensor *const *)&x, 1, NULL, 1, &y),
+                   "dim 0 = 3", "expects 2");
+    prism_tensor_destroy(x);
+    prism_session_destroy(s);
+    prism_session_options *o;
+    UNIT_OK(prism_session_options_create(&o));
+    MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_options_set_dim(o, "N", -1), "dim 'N'");
+    MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_options_set_dim(o, "", 1), "empty name");
+    prism_session_options_destroy(o);
+    prism_env_destroy(env);
+}
+
 /* The DOT report renders with Graphviz: one box per subgraph. */
 static void test_dot_renders(void) {
     prism_env *env = new_env();
@@ -537,6 +570,7 @@ int main(void) {
     CU_add_test(s, "run error inside a provider", test_run_error);
     CU_add_test(s, "concurrent runs, env lifetime", test_concurrent_and_env_lifetime);
     CU_add_test(s, "DOT renders with Graphviz", test_dot_renders);
+    CU_add_test(s, "fixed symbolic dims", test_fixed_dims);
     CU_add_test(s, "random splits match the CPU", test_random_splits);
     int rc = unit_run_all();
     free(model_path);
