@@ -87,32 +87,61 @@ static double node_cost(const pr_ctx *c, uint32_t n, int32_t k) {
 
 static bool claims(const pr_ctx *c, int32_t k, uint32_t n) { return c->in->cands[k].claims[n] != 0; }
 
-/* Total estimate: every node's time on its candidate plus one copy per value
- * and destination memory space (two through the host when the devices
- * cannot copy directly). */
+/* The copies one value implies: one per memory space that reads it other
+ * than its own, plus one bounce through host memory when a device-to-device
+ * move cannot be direct (shared by all such destinations). */
+static double value_cost(pr_ctx *c, uint32_t v) {
+    const pr_value *val = &c->in->g->values[v];
+    if (val->constant) return 0;
+    int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : 0;
+    int32_t home_cand = val->producer >= 0 ? c->cand[val->producer] : -1;
+    memset(c->seen_space, 0, c->n_spaces);
+    if (val->is_graph_output) c->seen_space[0] = 1;
+    for (uint32_t i = c->cons_off[v]; i < c->cons_off[v + 1]; i++)
+        c->seen_space[c->in->cands[c->cand[c->cons[i]]].space] = 1;
+    double one = pr_copy_seconds(pr_value_static_bytes(val)), t = 0;
+    bool bounce = false;
+    for (size_t s = 0; s < c->n_spaces; s++) {
+        if (!c->seen_space[s] || (int32_t)s == home) continue;
+        t += one;
+        if (home != 0 && s != 0) {
+            const pr_cand *dst = &c->in->cands[c->space_cand[s]];
+            bounce |= !(home_cand >= 0 && c->in->cands[home_cand].direct_copy &&
+                        c->in->cands[home_cand].provider_id == dst->provider_id);
+        }
+    }
+    return bounce && !c->seen_space[0] ? t + one : t;
+}
+
+/* Total estimate: every node's time on its candidate plus its values'
+ * copies. */
 double pr_plan_cost(pr_ctx *c) {
     const pr_graph *g = c->in->g;
     double t = 0;
     for (size_t n = 0; n < g->n_nodes; n++) t += node_cost(c, (uint32_t)n, c->cand[n]);
-    for (size_t v = 0; v < g->n_values; v++) {
-        const pr_value *val = &g->values[v];
-        if (val->constant) continue;
-        int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : 0;
-        int32_t home_cand = val->producer >= 0 ? c->cand[val->producer] : -1;
-        memset(c->seen_space, 0, c->n_spaces);
-        if (val->is_graph_output) c->seen_space[0] = 1;
-        for (uint32_t i = c->cons_off[v]; i < c->cons_off[v + 1]; i++)
-            c->seen_space[c->in->cands[c->cand[c->cons[i]]].space] = 1;
-        int64_t bytes = pr_value_static_bytes(val);
-        for (size_t s = 0; s < c->n_spaces; s++) {
-            if (!c->seen_space[s] || (int32_t)s == home) continue;
-            t += pr_copy_seconds(bytes);
-            if (home != 0 && s != 0 && !c->seen_space[0]) {
-                int32_t dst = c->space_cand[s];
-                bool direct = home_cand >= 0 && c->in->cands[home_cand].direct_copy &&
-                              c->in->cands[home_cand].provider_id == c->in->cands[dst].provider_id;
-                if (!direct) t += pr_copy_seconds(bytes);
-            }
+    for (size_t v = 0; v < g->n_values; v++) t += value_cost(c, (uint32_t)v);
+    return t;
+}
+
+/* The part of the estimate that a move of `nodes` can change: their own
+ * times and the copies of every value they read or write (each once). */
+static double local_cost(pr_ctx *c, const uint32_t *nodes, size_t count) {
+    const pr_graph *g = c->in->g;
+    if (++c->stamp == 0) {
+        memset(c->vstamp, 0, g->n_values * sizeof *c->vstamp);
+        c->stamp = 1;
+    }
+    double t = 0;
+    for (size_t i = 0; i < count; i++) {
+        const pr_node *nd = &g->nodes[nodes[i]];
+        t += node_cost(c, nodes[i], c->cand[nodes[i]]);
+        for (uint32_t k = 0; k < nd->n_inputs + nd->n_implicit + nd->n_outputs; k++) {
+            uint32_t v = k < nd->n_inputs                  ? nd->inputs[k]
+                         : k < nd->n_inputs + nd->n_implicit ? nd->implicit[k - nd->n_inputs]
+                                                             : nd->outputs[k - nd->n_inputs - nd->n_implicit];
+            if (v == PRISM_NO_VALUE || c->vstamp[v] == c->stamp) continue;
+            c->vstamp[v] = c->stamp;
+            t += value_cost(c, v);
         }
     }
     return t;
@@ -262,32 +291,48 @@ static uint32_t uf_find(uint32_t *p, uint32_t x) {
     return x;
 }
 
+/* Try moving `nodes` (all claimed by k, none pinned) to k; keep the move
+ * when the estimate falls. */
+static bool try_move(pr_ctx *c, const uint32_t *nodes, size_t count, int32_t k) {
+    int32_t from = c->cand[nodes[0]];
+    double before = local_cost(c, nodes, count);
+    for (size_t i = 0; i < count; i++) c->cand[nodes[i]] = k;
+    double after = local_cost(c, nodes, count);
+    if (after < before - 1e-12 * (before > 1 ? before : 1)) return true;
+    for (size_t i = 0; i < count; i++) c->cand[nodes[i]] = from;
+    return false;
+}
+
+static bool all_claim(const pr_ctx *c, const uint32_t *nodes, size_t count, int32_t k) {
+    for (size_t i = 0; i < count; i++)
+        if (!claims(c, k, nodes[i]) || pinned(c, nodes[i])) return false;
+    return true;
+}
+
+/* Local search: single units (a node, or a provider's fusion group), then
+ * whole same-candidate segments (connected through data edges), until no
+ * move lowers the estimate. Each move is judged on the nodes it touches
+ * and their values only, so a pass costs about the size of the graph. */
 static void improve_latency(pr_ctx *c) {
     const pr_graph *g = c->in->g;
     size_t nn = g->n_nodes;
-    double cur = pr_plan_cost(c);
     for (int pass = 0; pass < 8 && !c->oom; pass++) {
         bool moved = false;
-        /* Single units. */
         for (size_t i = 0; i < nn; i++) {
             if (c->unit_head[i] != i) continue;
-            int32_t from = c->cand[i];
+            size_t count = 0;
+            for (uint32_t n = (uint32_t)i; n != UINT32_MAX; n = c->unit_next[n]) c->members[count++] = n;
             for (size_t k = 0; k < c->in->n_cands; k++) {
-                if ((int32_t)k == from || !unit_claims(c, (uint32_t)i, (int32_t)k)) continue;
-                unit_move(c, (uint32_t)i, (int32_t)k);
-                double t = pr_plan_cost(c);
-                if (t < cur * (1 - 1e-9)) {
-                    cur = t;
-                    from = (int32_t)k;
-                    moved = true;
-                    for (uint32_t n = (uint32_t)i; n != UINT32_MAX; n = c->unit_next[n])
-                        pr_set_reason(c, n, "estimated faster here with the copies counted (%s)", c->in->cands[k].provider);
-                } else {
-                    unit_move(c, (uint32_t)i, from);
-                }
+                if ((int32_t)k == c->cand[i] || !all_claim(c, c->members, count, (int32_t)k)) continue;
+                if (!try_move(c, c->members, count, (int32_t)k)) continue;
+                moved = true;
+                for (size_t j = 0; j < count; j++)
+                    pr_set_reason(c, c->members[j], "estimated faster here with the copies counted (%s)",
+                                  c->in->cands[k].provider);
             }
         }
-        /* Whole same-candidate segments (connected through data edges). */
+        /* Segments: union-find over same-candidate edges, then the members
+         * of each root listed contiguously (counting sort). */
         for (size_t n = 0; n < nn; n++) c->seg[n] = (uint32_t)n;
         for (size_t n = 0; n < nn; n++) {
             const pr_node *nd = &g->nodes[n];
@@ -301,30 +346,25 @@ static void improve_latency(pr_ctx *c) {
                 }
             }
         }
+        memset(c->seg_off, 0, (nn + 1) * sizeof *c->seg_off);
+        for (size_t n = 0; n < nn; n++) c->seg_off[uf_find(c->seg, (uint32_t)n) + 1]++;
+        for (size_t n = 0; n < nn; n++) c->seg_off[n + 1] += c->seg_off[n];
+        memset(c->seg_fill, 0, nn * sizeof *c->seg_fill);
+        for (size_t n = 0; n < nn; n++) {
+            uint32_t r = uf_find(c->seg, (uint32_t)n);
+            c->members[c->seg_off[r] + c->seg_fill[r]++] = (uint32_t)n;
+        }
         for (size_t r = 0; r < nn; r++) {
-            if (uf_find(c->seg, (uint32_t)r) != r) continue;
-            int32_t from = c->cand[r];
+            size_t count = c->seg_off[r + 1] - c->seg_off[r];
+            if (!count) continue;
+            const uint32_t *seg = c->members + c->seg_off[r];
             for (size_t k = 0; k < c->in->n_cands; k++) {
-                if ((int32_t)k == from) continue;
-                bool ok = true;
-                for (size_t n = r; n < nn && ok; n++)
-                    if (uf_find(c->seg, (uint32_t)n) == r) ok = claims(c, (int32_t)k, (uint32_t)n) && !pinned(c, (uint32_t)n);
-                if (!ok) continue;
-                for (size_t n = r; n < nn; n++)
-                    if (uf_find(c->seg, (uint32_t)n) == r) c->cand[n] = (int32_t)k;
-                double t = pr_plan_cost(c);
-                if (t < cur * (1 - 1e-9)) {
-                    cur = t;
-                    from = (int32_t)k;
-                    moved = true;
-                    for (size_t n = r; n < nn; n++)
-                        if (uf_find(c->seg, (uint32_t)n) == r)
-                            pr_set_reason(c, (uint32_t)n, "moved with its segment to save copies (estimate, %s)",
-                                          c->in->cands[k].provider);
-                } else {
-                    for (size_t n = r; n < nn; n++)
-                        if (uf_find(c->seg, (uint32_t)n) == r) c->cand[n] = from;
-                }
+                if ((int32_t)k == c->cand[seg[0]] || !all_claim(c, seg, count, (int32_t)k)) continue;
+                if (!try_move(c, seg, count, (int32_t)k)) continue;
+                moved = true;
+                for (size_t j = 0; j < count; j++)
+                    pr_set_reason(c, seg[j], "moved with its segment to save copies (estimate, %s)",
+                                  c->in->cands[k].provider);
             }
         }
         if (!moved) break;
@@ -451,6 +491,10 @@ static void ctx_free(pr_ctx *c) {
     free(c->unit_next);
     free(c->unit_head);
     free(c->seg);
+    free(c->seg_off);
+    free(c->seg_fill);
+    free(c->members);
+    free(c->vstamp);
     free(c->fallback);
     if (c->reason)
         for (size_t n = 0; n < c->in->g->n_nodes; n++) free(c->reason[n]);
@@ -475,11 +519,15 @@ static prism_status ctx_init(pr_ctx *c, const pr_plan_in *in) {
     c->unit_next = calloc(nn + 1, sizeof *c->unit_next);
     c->unit_head = calloc(nn + 1, sizeof *c->unit_head);
     c->seg = calloc(nn + 1, sizeof *c->seg);
+    c->seg_off = calloc(nn + 2, sizeof *c->seg_off);
+    c->seg_fill = calloc(nn + 1, sizeof *c->seg_fill);
+    c->members = calloc(nn + 1, sizeof *c->members);
+    c->vstamp = calloc(nv + 1, sizeof *c->vstamp);
     c->fallback = calloc(nn + 1, sizeof *c->fallback);
     c->reason = calloc(nn + 1, sizeof *c->reason);
     c->node_sub = calloc(nn + 1, sizeof *c->node_sub);
     if (!c->cand || !c->default_cost || !c->cons_off || !c->seen_space || !c->space_cand || !c->unit_next ||
-        !c->unit_head || !c->seg || !c->fallback || !c->reason || !c->node_sub)
+        !c->unit_head || !c->seg || !c->seg_off || !c->seg_fill || !c->members || !c->vstamp || !c->fallback || !c->reason || !c->node_sub)
         return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t k = in->n_cands; k-- > 0;) c->space_cand[in->cands[k].space] = (int32_t)k;
     /* Consumers of each value (CSR), implicit reads included. */

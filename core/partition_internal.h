@@ -15,6 +15,8 @@ typedef struct pr_ctx {
     int32_t *space_cand;   /* a candidate of each space */
     uint32_t *unit_next, *unit_head; /* fusion-group chains */
     uint32_t *seg;         /* scratch union-find */
+    uint32_t *seg_off, *seg_fill, *members; /* segments' members, contiguous */
+    uint32_t *vstamp, stamp; /* values already counted by local_cost */
     bool *fallback;
     char **reason;
     bool oom;
