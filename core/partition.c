@@ -79,6 +79,29 @@ double pr_default_node_seconds(const pr_graph *g, uint32_t node) {
 
 /* ---- helpers shared by the passes --------------------------------------- */
 
+bool pr_reads_shape_only(const pr_graph *g, uint32_t n, uint32_t v) {
+    const pr_node *nd = &g->nodes[n];
+    if (*nd->domain || (strcmp(nd->op_type, "Shape") != 0 && strcmp(nd->op_type, "Size") != 0)) return false;
+    for (uint32_t k = 1; k < nd->n_inputs; k++)
+        if (nd->inputs[k] == v) return false;
+    for (uint32_t k = 0; k < nd->n_implicit; k++)
+        if (nd->implicit[k] == v) return false;
+    return nd->n_inputs >= 1 && nd->inputs[0] == v;
+}
+
+/* Mark the memory spaces that need v's data: its readers' (a Shape or
+ * Size in host memory needs none) and the host for a graph output. */
+static void spaces_reading(pr_ctx *c, uint32_t v) {
+    memset(c->seen_space, 0, c->n_spaces);
+    if (c->in->g->values[v].is_graph_output) c->seen_space[0] = 1;
+    for (uint32_t i = c->cons_off[v]; i < c->cons_off[v + 1]; i++) {
+        uint32_t n = c->cons[i];
+        int32_t sp = c->in->cands[c->cand[n]].space;
+        if (sp == 0 && pr_reads_shape_only(c->in->g, n, v)) continue;
+        c->seen_space[sp] = 1;
+    }
+}
+
 static double node_cost(const pr_ctx *c, uint32_t n, int32_t k) {
     const pr_cand *cd = &c->in->cands[k];
     if (cd->costs && cd->costs[n] >= 0) return cd->costs[n];
@@ -95,10 +118,7 @@ static double value_cost(pr_ctx *c, uint32_t v) {
     if (val->constant) return 0;
     int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : 0;
     int32_t home_cand = val->producer >= 0 ? c->cand[val->producer] : -1;
-    memset(c->seen_space, 0, c->n_spaces);
-    if (val->is_graph_output) c->seen_space[0] = 1;
-    for (uint32_t i = c->cons_off[v]; i < c->cons_off[v + 1]; i++)
-        c->seen_space[c->in->cands[c->cand[c->cons[i]]].space] = 1;
+    spaces_reading(c, v);
     double one = pr_copy_seconds(pr_value_static_bytes(val)), t = 0;
     bool bounce = false;
     for (size_t s = 0; s < c->n_spaces; s++) {
@@ -152,10 +172,7 @@ static size_t copies_of_value(pr_ctx *c, uint32_t v) {
     const pr_value *val = &c->in->g->values[v];
     if (val->constant) return 0;
     int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : 0;
-    memset(c->seen_space, 0, c->n_spaces);
-    if (val->is_graph_output) c->seen_space[0] = 1;
-    for (uint32_t i = c->cons_off[v]; i < c->cons_off[v + 1]; i++)
-        c->seen_space[c->in->cands[c->cand[c->cons[i]]].space] = 1;
+    spaces_reading(c, v);
     size_t n = 0;
     for (size_t s = 0; s < c->n_spaces; s++) n += c->seen_space[s] && (int32_t)s != home;
     return n;

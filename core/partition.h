@@ -55,7 +55,8 @@ typedef struct pr_step {
     uint32_t value;
     int32_t from_space, to_space;
     int32_t from_cand, to_cand;
-    bool direct;   /* device to device through the provider */
+    bool direct;     /* device to device through the provider */
+    bool shape_only; /* the readers need only the shape (Shape, Size): no data moves */
     int64_t bytes; /* static size, -1 when known only at run time */
 } pr_step;
 
@@ -84,6 +85,9 @@ void pr_plan_free(pr_plan *p);
 double pr_copy_seconds(int64_t bytes);
 /* The core's own estimate for a node when its provider gives none. */
 double pr_default_node_seconds(const pr_graph *g, uint32_t node);
+/* Whether node n reads value v only for its shape (input 0 of Shape and
+ * Size): such a reader in host memory needs no copy of the data. */
+bool pr_reads_shape_only(const pr_graph *g, uint32_t n, uint32_t v);
 /* The device type a prefer_* policy asks for, -1 for the others. */
 int32_t pr_policy_device_type(prism_policy policy);
 /* Static byte size of a value (-1 when unknown). */

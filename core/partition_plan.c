@@ -222,7 +222,8 @@ typedef struct step_list {
     size_t n, cap;
 } step_list;
 
-static prism_status push_copy(pr_ctx *c, step_list *l, uint32_t v, int32_t from, int32_t to, bool direct) {
+static prism_status push_copy(pr_ctx *c, step_list *l, uint32_t v, int32_t from, int32_t to, bool direct,
+                              bool shape_only) {
     const pr_value *val = &c->in->g->values[v];
     if (val->dtype == PRISM_DTYPE_STRING)
         return pr_fail(PRISM_ERR_NOT_SUPPORTED,
@@ -233,36 +234,60 @@ static prism_status push_copy(pr_ctx *c, step_list *l, uint32_t v, int32_t from,
         return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     l->steps[l->n++] = (pr_step){.kind = PR_STEP_COPY, .value = v, .from_space = from, .to_space = to,
                                  .from_cand = from ? c->space_cand[from] : -1, .to_cand = to ? c->space_cand[to] : -1,
-                                 .direct = direct, .bytes = pr_value_static_bytes(val)};
+                                 .direct = direct, .shape_only = shape_only,
+                                 .bytes = shape_only ? 0 : pr_value_static_bytes(val)};
     return PRISM_OK;
 }
 
-/* Make v available in space `to`, adding the copies needed. */
-static prism_status ensure(pr_ctx *c, step_list *l, uint8_t *avail, uint32_t v, int32_t to) {
+/* Make v available in space `to`, adding the copies needed. avail holds,
+ * per value and space, 0 (absent), 1 (present) or 2 (its shape only). A
+ * reader that needs only the shape, in host memory, gets a shape-only step:
+ * a host tensor of the right shape whose data is never transferred. */
+static prism_status ensure(pr_ctx *c, step_list *l, uint8_t *avail, uint32_t v, int32_t to, bool shape_only) {
     size_t ns = c->n_spaces;
     uint8_t *a = &avail[(size_t)v * ns];
-    if (a[to]) return PRISM_OK;
+    if (a[to] == 1 || (shape_only && a[to] == 2)) return PRISM_OK;
     prism_status st;
-    if (a[0]) {
-        st = push_copy(c, l, v, 0, to, false);
+    if (shape_only && to == 0) {
+        const pr_value *val = &c->in->g->values[v];
+        int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : 0;
+        st = push_copy(c, l, v, home, 0, false, true);
+        a[0] = 2;
+        return st;
+    }
+    if (a[0] == 1) {
+        st = push_copy(c, l, v, 0, to, false, false);
     } else {
         const pr_value *val = &c->in->g->values[v];
         int32_t home = val->producer >= 0 ? c->in->cands[c->cand[val->producer]].space : -1;
-        if (home < 0 || !a[home]) return pr_fail(PRISM_ERR_INTERNAL, "partitioner: value '%s' has no copy", val->name);
+        if (home < 0 || a[home] != 1)
+            return pr_fail(PRISM_ERR_INTERNAL, "partitioner: value '%s' has no copy", val->name);
         const pr_cand *src = &c->in->cands[c->space_cand[home]];
         const pr_cand *dst = to ? &c->in->cands[c->space_cand[to]] : NULL;
         if (to == 0) {
-            st = push_copy(c, l, v, home, 0, false);
+            st = push_copy(c, l, v, home, 0, false, false);
         } else if (src->direct_copy && src->provider_id == dst->provider_id) {
-            st = push_copy(c, l, v, home, to, true);
+            st = push_copy(c, l, v, home, to, true, false);
         } else {
-            st = push_copy(c, l, v, home, 0, false);
+            st = push_copy(c, l, v, home, 0, false, false);
             a[0] = 1;
-            if (!st) st = push_copy(c, l, v, 0, to, false);
+            if (!st) st = push_copy(c, l, v, 0, to, false, false);
         }
     }
     a[to] = 1;
     return st;
+}
+
+/* Does every reader of v in subgraph sb need only its shape? */
+static bool sub_reads_shape_only(const pr_ctx *c, const pr_sub *sb, uint32_t v) {
+    const pr_graph *g = c->in->g;
+    for (size_t j = 0; j < sb->n_nodes; j++) {
+        const pr_node *nd = &g->nodes[sb->nodes[j]];
+        bool reads = false;
+        for (uint32_t k = 0; k < nd->n_inputs + nd->n_implicit && !reads; k++) reads = input_at(nd, k) == v;
+        if (reads && !pr_reads_shape_only(g, sb->nodes[j], v)) return false;
+    }
+    return true;
 }
 
 prism_status pr_plan_steps(pr_ctx *c, pr_plan *out) {
@@ -278,7 +303,8 @@ prism_status pr_plan_steps(pr_ctx *c, pr_plan *out) {
     for (size_t s = 0; s < c->n_subs && !st; s++) {
         pr_sub *sb = &c->subs[s];
         int32_t sp = c->in->cands[sb->cand].space;
-        for (size_t k = 0; k < sb->n_inputs && !st; k++) st = ensure(c, &l, avail, sb->inputs[k], sp);
+        for (size_t k = 0; k < sb->n_inputs && !st; k++)
+            st = ensure(c, &l, avail, sb->inputs[k], sp, sub_reads_shape_only(c, sb, sb->inputs[k]));
         if (st) break;
         if (!pr_grow((void **)&l.steps, &l.cap, l.n + 1, sizeof *l.steps)) {
             st = pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -290,7 +316,7 @@ prism_status pr_plan_steps(pr_ctx *c, pr_plan *out) {
     }
     for (size_t k = 0; k < g->n_outputs && !st; k++) {
         uint32_t v = g->outputs[k];
-        if (!g->values[v].constant && g->values[v].producer >= 0) st = ensure(c, &l, avail, v, 0);
+        if (!g->values[v].constant && g->values[v].producer >= 0) st = ensure(c, &l, avail, v, 0, false);
     }
     free(avail);
     if (st) {

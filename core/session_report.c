@@ -67,9 +67,11 @@ static void build_text(const prism_session *s, pr_buf *t) {
     for (size_t si = 0; si < s->plan.n_subs; si++) {
         for (; step < s->plan.n_steps && s->plan.steps[step].kind == PR_STEP_COPY; step++) {
             const pr_step *c = &s->plan.steps[step];
-            pr_buf_printf(t, "copy '%s' %s:%u -> %s:%u, ", g->values[c->value].name, space_provider(s, c->from_cand),
-                          space_device(s, c->from_cand), space_provider(s, c->to_cand), space_device(s, c->to_cand));
-            if (c->bytes >= 0) pr_buf_printf(t, "%lld bytes%s\n", (long long)c->bytes, c->direct ? ", direct" : "");
+            pr_buf_printf(t, "%s '%s' %s:%u -> %s:%u, ", c->shape_only ? "shape of" : "copy", g->values[c->value].name,
+                          space_provider(s, c->from_cand), space_device(s, c->from_cand), space_provider(s, c->to_cand),
+                          space_device(s, c->to_cand));
+            if (c->shape_only) pr_buf_printf(t, "no data moved (read only by Shape/Size)\n");
+            else if (c->bytes >= 0) pr_buf_printf(t, "%lld bytes%s\n", (long long)c->bytes, c->direct ? ", direct" : "");
             else pr_buf_printf(t, "size known at run time%s\n", c->direct ? ", direct" : "");
         }
         step++; /* the run step of si */
@@ -174,8 +176,8 @@ static void build_json(const prism_session *s, pr_buf *j, prism_policy policy) {
         pr_buf_printf(j, ",\"to\":");
         json_place(s, j, c->to_cand);
         size_t before = copy_before(s, i);
-        pr_buf_printf(j, ",\"bytes\":%lld,\"direct\":%s,\"before_subgraph\":", (long long)c->bytes,
-                      c->direct ? "true" : "false");
+        pr_buf_printf(j, ",\"bytes\":%lld,\"direct\":%s,\"shape_only\":%s,\"before_subgraph\":", (long long)c->bytes,
+                      c->direct ? "true" : "false", c->shape_only ? "true" : "false");
         if (before < s->plan.n_subs) pr_buf_printf(j, "%zu}", before);
         else pr_buf_printf(j, "null}");
     }
@@ -280,7 +282,9 @@ static void build_dot(const prism_session *s, pr_buf *d) {
             if (p >= 0) pr_buf_printf(d, "  n%d -> n%zu", p, n);
             else if (g->values[v].is_graph_input) pr_buf_printf(d, "  v%u -> n%zu", v, n);
             else continue;
-            if (from_sp != sp) {
+            if (from_sp != sp && sp == 0 && pr_reads_shape_only(g, (uint32_t)n, v)) {
+                pr_buf_printf(d, " [style=dashed, label=\"shape only\"]");
+            } else if (from_sp != sp) {
                 int64_t b = pr_value_static_bytes(&g->values[v]);
                 if (b >= 0) pr_buf_printf(d, " [color=red, penwidth=2, label=\"copy %lld B\"]", (long long)b);
                 else pr_buf_printf(d, " [color=red, penwidth=2, label=\"copy\"]");
@@ -375,6 +379,7 @@ prism_status prism_session_copy(const prism_session *s, size_t index, prism_copy
         out->to_device = space_device(s, c->to_cand);
         out->bytes = c->bytes;
         out->direct = c->direct;
+        out->shape_only = c->shape_only;
         return PRISM_OK;
     }
     return pr_fail(PRISM_ERR_NOT_FOUND, "no copy #%zu in the session", index);

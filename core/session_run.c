@@ -21,7 +21,8 @@
 typedef struct pr_slot {
     prism_tensor *t;
     bool owned;
-    int32_t cand; /* >= 0: t->data is a buffer of this instance */
+    bool shape_only; /* right shape, data never transferred (for Shape/Size) */
+    int32_t cand;    /* >= 0: t->data is a buffer of this instance */
 } pr_slot;
 
 struct pr_run {
@@ -140,8 +141,23 @@ static prism_status run_copy(prism_session *s, pr_run *r, const pr_step *step) {
     pr_slot *dst = &r->slots[(size_t)step->value * ns + (size_t)step->to_space];
     const char *vname = s->g->values[step->value].name;
     if (!src->t) return pr_fail(PRISM_ERR_INTERNAL, "copy of '%s': the value does not exist in its source memory", vname);
-    if (dst->t) return PRISM_OK;
+    if (dst->t && !dst->shape_only) return PRISM_OK;
+    slot_release(s, dst); /* a shape-only stand-in gives way to the data */
     prism_tensor *t = src->t;
+    if (step->shape_only) {
+        /* calloc: the zero pages are never touched, since the readers look
+         * only at the shape. */
+        prism_tensor *h;
+        prism_status st = pr_tensor_new_header(t->dtype, t->dims, t->rank, &h);
+        if (st) return st;
+        if (!(h->data = calloc(1, t->bytes ? t->bytes : 1))) {
+            prism_tensor_destroy(h);
+            return pr_fail(PRISM_ERR_OUT_OF_MEMORY, "out of memory for the shape of '%s'", vname);
+        }
+        h->owns_data = true;
+        *dst = (pr_slot){.t = h, .owned = true, .shape_only = true, .cand = -1};
+        return PRISM_OK;
+    }
     if (t->dtype == PRISM_DTYPE_STRING)
         return pr_fail(PRISM_ERR_NOT_SUPPORTED, "value '%s' holds strings, which cannot be copied to or from device memory",
                        vname);

@@ -305,6 +305,7 @@ typedef struct prism_copy_info {
     uint32_t to_device;
     int64_t bytes;           /* -1 when the size is known only at run time */
     int direct;              /* 1: device to device without a host bounce */
+    int shape_only;          /* 1: its readers (Shape, Size) need only the shape: no data moves */
 } prism_copy_info;
 /* Copies the executor makes on every run, in execution order. */
 size_t prism_session_copy_count(const prism_session *session);

@@ -531,6 +531,63 @@ static void test_fixed_dims(void) {
     prism_env_destroy(env);
 }
 
+/* Y = Relu(X) on the accelerator is read on the CPU only by Shape: its
+ * shape reaches the host, its data does not. */
+static void test_shape_only(void) {
+    mb_model *m = mb_new(17);
+    const int64_t dims[2] = {-1, 16};
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, dims);
+    mb_node(m, "Relu", "relu", "X", "Y");
+    mb_node(m, "Shape", "shape", "Y", "S");
+    mb_node(m, "Sigmoid", "sig", "Y", "W");
+    mb_output(m, "W", PRISM_DTYPE_FLOAT, 2, dims);
+    mb_output(m, "S", PRISM_DTYPE_INT64, 1, (int64_t[]){2});
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    mb_free(m);
+    prism_env *env = new_env();
+    prism_session_options *o;
+    UNIT_OK(prism_session_options_create(&o));
+    UNIT_OK(prism_session_options_set_environment(o, 0));
+    UNIT_OK(prism_session_options_set_providers(o, "example,cpu"));
+    prism_session *s;
+    UNIT_OK(prism_session_create_from_memory(env, bytes, size, o, &s));
+    free(bytes);
+    prism_session_options_destroy(o);
+    CU_ASSERT_STRING_EQUAL(placed_on(s, "shape"), "cpu");
+    CU_ASSERT_STRING_EQUAL(placed_on(s, "relu"), "example");
+    MB_CONTAINS(prism_session_placement(s, "text"), "shape of 'Y' example:0 -> host:0, no data moved");
+    MB_CONTAINS(prism_session_placement(s, "json"), "\"shape_only\":true");
+    size_t shape_steps = 0;
+    for (size_t i = 0; i < prism_session_copy_count(s); i++) {
+        prism_copy_info c = {.struct_size = sizeof c};
+        UNIT_OK(prism_session_copy(s, i, &c));
+        if (!strcmp(c.value, "Y")) {
+            CU_ASSERT_TRUE(c.shape_only);
+            CU_ASSERT_EQUAL(c.bytes, 0);
+            shape_steps++;
+        }
+    }
+    CU_ASSERT_EQUAL(shape_steps, 1);
+    const int64_t xd[2] = {3, 16};
+    prism_tensor *x, *out[2] = {0};
+    UNIT_OK(prism_tensor_create(PRISM_DTYPE_FLOAT, xd, 2, &x));
+    for (int i = 0; i < 48; i++) ((float *)prism_tensor_data(x))[i] = (float)i - 20.0f;
+    const char *in[] = {"X"};
+    UNIT_OK(prism_session_run(s, in, (const prism_tensor *const *)&x, 1, NULL, 2, out));
+    const int64_t *shape = prism_tensor_data_const(out[1]);
+    CU_ASSERT_EQUAL(shape[0], 3);
+    CU_ASSERT_EQUAL(shape[1], 16);
+    const float *w = prism_tensor_data_const(out[0]);
+    CU_ASSERT(fabsf(w[0] - 0.5f) < 1e-6f);                       /* sigmoid(relu(-20)) */
+    CU_ASSERT(fabsf(w[47] - 1.0f / (1.0f + expf(-27.0f))) < 1e-6f); /* sigmoid(27) */
+    prism_tensor_destroy(out[0]);
+    prism_tensor_destroy(out[1]);
+    prism_tensor_destroy(x);
+    prism_session_destroy(s);
+    prism_env_destroy(env);
+}
+
 /* The DOT report renders with Graphviz: one box per subgraph. */
 static void test_dot_renders(void) {
     prism_env *env = new_env();
@@ -571,6 +628,7 @@ int main(void) {
     CU_add_test(s, "concurrent runs, env lifetime", test_concurrent_and_env_lifetime);
     CU_add_test(s, "DOT renders with Graphviz", test_dot_renders);
     CU_add_test(s, "fixed symbolic dims", test_fixed_dims);
+    CU_add_test(s, "shape-only reads move no data", test_shape_only);
     CU_add_test(s, "random splits match the CPU", test_random_splits);
     int rc = unit_run_all();
     free(model_path);

@@ -420,18 +420,18 @@ static void check_program(const pr_graph *g, const pr_cand *cands, const pr_plan
         const pr_step *st = &p->steps[i];
         if (st->kind == PR_STEP_COPY) {
             CU_ASSERT_NOT_EQUAL(st->from_space, st->to_space);
-            CU_ASSERT_TRUE(have[st->value * ns + (size_t)st->from_space]);
-            CU_ASSERT_FALSE(have[st->value * ns + (size_t)st->to_space]);
+            CU_ASSERT_EQUAL(have[st->value * ns + (size_t)st->from_space], 1);
+            CU_ASSERT_NOT_EQUAL(have[st->value * ns + (size_t)st->to_space], 1);
             if (st->direct) CU_ASSERT(st->from_space > 0 && st->to_space > 0);
-            have[st->value * ns + (size_t)st->to_space] = 1;
+            have[st->value * ns + (size_t)st->to_space] = st->shape_only ? 2 : 1;
             continue;
         }
         const pr_sub *sb = &p->subs[st->sub];
         size_t sp = (size_t)cands[sb->cand].space;
-        for (size_t k = 0; k < sb->n_inputs; k++) CU_ASSERT_TRUE(have[sb->inputs[k] * ns + sp]);
+        for (size_t k = 0; k < sb->n_inputs; k++) CU_ASSERT_TRUE(have[sb->inputs[k] * ns + sp]); /* 2: Shape/Size readers */
         for (size_t k = 0; k < sb->n_outputs; k++) have[sb->outputs[k] * ns + sp] = 1;
     }
-    for (size_t k = 0; k < g->n_outputs; k++) CU_ASSERT_TRUE(have[g->outputs[k] * ns]);
+    for (size_t k = 0; k < g->n_outputs; k++) CU_ASSERT_EQUAL(have[g->outputs[k] * ns], 1);
     free(have);
 }
 
