@@ -127,6 +127,15 @@ def render_conformance():
         "test with its reason; `--expect FILE` to compare with the recorded outcomes).",
         "",
         "Failing tests, with the runner's reason, are listed by `prism-conformance` without `-v`.",
+        "",
+        "## Split across devices",
+        "",
+        "The Debian node suite, the PyPI onnx node suite and the torchvision models also run with",
+        "`--providers example,cpu`: every node the simulated accelerator of `plugins/example` claims",
+        "(Conv, Gemm, MatMul, elementwise arithmetic and activations, in float32) runs in its own",
+        "memory space, the rest on the CPU, with the copies between them. They are checked against",
+        "the same expectation files, so a test that passes on the CPU alone and fails when split",
+        "fails CI (`ctest -R example-cpu`).",
     ]
     return "\n".join(lines) + "\n"
 
