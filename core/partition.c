@@ -392,8 +392,13 @@ static void improve_latency(pr_ctx *c) {
 
 #define PR_SMALL_BYTES 1024
 
-static bool is_small(const pr_graph *g, const pr_node *n) {
-    if (!n->n_outputs) return false;
+/* Small: every output at most 1 KiB and, by the core's own estimate, less
+ * work than one copy costs (a large contraction with a tiny result is not
+ * shape arithmetic). */
+static bool is_small(const pr_ctx *c, uint32_t node) {
+    const pr_graph *g = c->in->g;
+    const pr_node *n = &g->nodes[node];
+    if (!n->n_outputs || c->default_cost[node] > pr_copy_seconds(0)) return false;
     for (uint32_t k = 0; k < n->n_outputs; k++) {
         if (n->outputs[k] == PRISM_NO_VALUE) continue;
         int64_t b = pr_value_static_bytes(&g->values[n->outputs[k]]);
@@ -407,7 +412,7 @@ static void follow_inputs(pr_ctx *c) {
     for (size_t i = 0; i < g->n_nodes; i++) {
         uint32_t n = (uint32_t)i;
         const pr_node *nd = &g->nodes[n];
-        if (c->unit_next[n] != UINT32_MAX || c->unit_head[n] != n || pinned(c, n) || !is_small(g, nd)) continue;
+        if (c->unit_next[n] != UINT32_MAX || c->unit_head[n] != n || pinned(c, n) || !is_small(c, n)) continue;
         int32_t src = -2; /* the one candidate all computed inputs come from */
         for (uint32_t k = 0; k < nd->n_inputs + nd->n_implicit && src != -3; k++) {
             uint32_t v = k < nd->n_inputs ? nd->inputs[k] : nd->implicit[k - nd->n_inputs];

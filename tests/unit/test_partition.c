@@ -328,6 +328,36 @@ static void test_small_follows_inputs(void) {
     pr_model_free(m);
 }
 
+/* A contraction with a tiny result is not shape arithmetic: it stays where
+ * the ranking puts it. */
+static void test_heavy_small_output_stays(void) {
+    enum { K = 65536 };
+    mb_model *mm = mb_new(17);
+    const int64_t xd[2] = {1, K}, wd[2] = {K, 4}, yd[2] = {1, 4};
+    mb_input(mm, "X", PRISM_DTYPE_FLOAT, 2, xd);
+    mb_output(mm, "Y", PRISM_DTYPE_FLOAT, 2, yd);
+    float *w = calloc(K * 4, sizeof *w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    mb_init_float(mm, "W", 2, wd, w);
+    mb_node(mm, "Relu", "big", "X", "v0");
+    mb_node(mm, "MatMul", "mm", "v0,W", "v1");
+    mb_node(mm, "Relu", "out", "v1", "Y");
+    pr_model *m = load(mm);
+    free(w);
+    fixture f;
+    setup(&f, m->graph, "111");
+    f.cpu_claims[0] = 0;
+    f.cpu_claims[2] = 0;
+    pr_cand swap = f.c[0];
+    f.c[0] = f.c[1];
+    f.c[1] = swap;
+    UNIT_OK(pr_plan_build(&f.in, &f.plan));
+    CU_ASSERT_EQUAL(f.plan.node_cand[1], 0); /* the CPU, first in the ranking */
+    CU_ASSERT_PTR_NULL(strstr(f.plan.node_reason[1], "small computation"));
+    pr_plan_free(&f.plan);
+    pr_model_free(m);
+}
+
 /* Two device spaces of one provider copy directly when it can; otherwise
  * through the host. */
 static void test_device_to_device(void) {
@@ -490,6 +520,7 @@ int main(void) {
     CU_add_test(s, "latency policy beats provider order", test_latency_beats_provider_order);
     CU_add_test(s, "fusion groups move together", test_groups);
     CU_add_test(s, "small computations follow their inputs", test_small_follows_inputs);
+    CU_add_test(s, "heavy nodes with small outputs stay", test_heavy_small_output_stays);
     CU_add_test(s, "device to device copies", test_device_to_device);
     CU_add_test(s, "deterministic", test_deterministic);
     CU_add_test(s, "random graphs keep every invariant", test_random_graphs);
