@@ -145,6 +145,7 @@ static char **list_dir(const char *dir, const char *prefix, bool dirs_only, size
     struct dirent *e;
     while (names && (e = readdir(d))) {
         if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char path[8300];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (dirs_only && !is_dir(path)) continue;
