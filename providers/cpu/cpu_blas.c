@@ -196,3 +196,35 @@ void cpu_sgemm(cpu_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, i
     j.block = block;
     cpu_parallel_for(ctx, (dim + block - 1) / block, gemm_task, &j);
 }
+
+/* Double precision has no OpenBLAS path here (the kernels that need it are
+ * rare: double Conv, ConvTranspose, DeformConv); plain loops split over the
+ * rows of C. */
+typedef struct dgemm_job {
+    bool ta;
+    int64_t n, k, lda, ldb, ldc;
+    double beta;
+    const double *a, *b;
+    double *c;
+} dgemm_job;
+
+static void dgemm_rows(void *arg, int64_t r0, int64_t r1) {
+    const dgemm_job *j = arg;
+    for (int64_t i = r0; i < r1; i++) {
+        double *cr = j->c + i * j->ldc;
+        for (int64_t x = 0; x < j->n; x++) cr[x] = j->beta == 0 ? 0 : cr[x] * j->beta;
+        for (int64_t p = 0; p < j->k; p++) {
+            const double av = j->ta ? j->a[p * j->lda + i] : j->a[i * j->lda + p];
+            const double *br = j->b + p * j->ldb;
+            for (int64_t x = 0; x < j->n; x++) cr[x] += av * br[x];
+        }
+    }
+}
+
+void cpu_dgemm(cpu_ctx *ctx, bool trans_a, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
+               const double *b, int64_t ldb, double beta, double *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    dgemm_job j = {.ta = trans_a, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .beta = beta, .a = a, .b = b,
+                   .c = c};
+    cpu_parallel_for(ctx, m, dgemm_rows, &j);
+}

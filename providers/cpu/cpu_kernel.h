@@ -126,6 +126,10 @@ void cpu_parallel_for(cpu_ctx *ctx, int64_t n, void (*fn)(void *arg, int64_t beg
  * op(A) is MxK, op(B) is KxN. Uses OpenBLAS, split across cpu_threads(ctx). */
 void cpu_sgemm(cpu_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/* Row-major double GEMM: C = op(A) * B + beta * C, op(A) MxK (A stored KxM
+ * when trans_a), split across cpu_threads(ctx). */
+void cpu_dgemm(cpu_ctx *ctx, bool trans_a, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
+               const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
 
 /* ---- subgraphs (If / Loop / Scan bodies) -------------------------------- */
 

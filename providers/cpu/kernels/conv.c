@@ -186,33 +186,9 @@ static void conv_valid_range(int64_t off, int64_t s, int64_t in, int64_t n, int6
     *hi = h;
 }
 
-/* Naive GEMM for non-float types: C[m x n] = A[m x k] * B[k x n] + beta * C,
- * split over rows of C. Row-major, no transposes (all conv needs). */
-typedef struct conv_dgemm_arg {
-    int64_t n, k, lda, ldb, ldc;
-    double beta;
-    const double *a, *b;
-    double *c;
-} conv_dgemm_arg;
-
-static void conv_dgemm_rows(void *argp, int64_t r0, int64_t r1) {
-    const conv_dgemm_arg *g = argp;
-    for (int64_t i = r0; i < r1; i++) {
-        double *cr = g->c + i * g->ldc;
-        if (g->beta == 0)
-            for (int64_t j = 0; j < g->n; j++) cr[j] = 0;
-        for (int64_t p = 0; p < g->k; p++) {
-            double av = g->a[i * g->lda + p];
-            const double *br = g->b + p * g->ldb;
-            for (int64_t j = 0; j < g->n; j++) cr[j] += av * br[j];
-        }
-    }
-}
-
 static void conv_gemm_double(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
                              const double *b, int64_t ldb, double beta, double *c, int64_t ldc) {
-    conv_dgemm_arg arg = {n, k, lda, ldb, ldc, beta, a, b, c};
-    cpu_parallel_for(ctx, m, conv_dgemm_rows, &arg);
+    cpu_dgemm(ctx, false, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 static void conv_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

@@ -347,30 +347,9 @@ static void ct_gemm_tn_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, cons
     cpu_sgemm(ctx, true, false, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
-typedef struct ct_dgemm_arg {
-    int64_t n, k, lda, ldb, ldc;
-    const double *a, *b;
-    double *c;
-} ct_dgemm_arg;
-
-static void ct_dgemm_rows(void *argp, int64_t r0, int64_t r1) {
-    const ct_dgemm_arg *g = argp;
-    for (int64_t i = r0; i < r1; i++) {
-        double *cr = g->c + i * g->ldc;
-        for (int64_t j = 0; j < g->n; j++) cr[j] = 0;
-        for (int64_t p = 0; p < g->k; p++) {
-            const double av = g->a[p * g->lda + i];
-            if (av == 0) continue;
-            const double *br = g->b + p * g->ldb;
-            for (int64_t j = 0; j < g->n; j++) cr[j] += av * br[j];
-        }
-    }
-}
-
 static void ct_gemm_tn_double(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
                               const double *b, int64_t ldb, double *c, int64_t ldc) {
-    ct_dgemm_arg arg = {n, k, lda, ldb, ldc, a, b, c};
-    cpu_parallel_for(ctx, m, ct_dgemm_rows, &arg);
+    cpu_dgemm(ctx, true, m, n, k, a, lda, b, ldb, 0.0, c, ldc);
 }
 
 CT_DEFINE(float)

@@ -1765,28 +1765,9 @@ static void dc_gemm_float(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const f
     cpu_sgemm(ctx, false, false, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, ldc);
 }
 
-typedef struct dc_dgemm_arg {
-    int64_t n, k, lda, ldb, ldc;
-    const double *a, *b;
-    double *c;
-} dc_dgemm_arg;
-
-static void dc_dgemm_rows(void *argp, int64_t r0, int64_t r1) {
-    const dc_dgemm_arg *g = argp;
-    for (int64_t i = r0; i < r1; i++) {
-        double *cr = g->c + i * g->ldc;
-        for (int64_t p = 0; p < g->k; p++) {
-            const double av = g->a[i * g->lda + p];
-            const double *br = g->b + p * g->ldb;
-            for (int64_t j = 0; j < g->n; j++) cr[j] += av * br[j];
-        }
-    }
-}
-
 static void dc_gemm_double(cpu_ctx *ctx, int64_t m, int64_t n, int64_t k, const double *a, int64_t lda,
                            const double *b, int64_t ldb, double *c, int64_t ldc) {
-    dc_dgemm_arg arg = {n, k, lda, ldb, ldc, a, b, c};
-    cpu_parallel_for(ctx, m, dc_dgemm_rows, &arg);
+    cpu_dgemm(ctx, false, m, n, k, a, lda, b, ldb, 1.0, c, ldc);
 }
 
 DC_DEFINE(float)
