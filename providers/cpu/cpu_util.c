@@ -123,10 +123,9 @@ uint16_t cpu_float_to_bf16(float f) {
     return (uint16_t)((x + rounding) >> 16);
 }
 
-bool cpu_dtype_is_float(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
+bool cpu_dtype_is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
+
+bool cpu_dtype_is_float(int32_t dt) { return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt); }
 
 double cpu_tensor_get_f64(const cpu_tensor *t, int64_t i) {
     switch (t->dtype) {

@@ -32,10 +32,6 @@
 #include "cpu_kernel.h"
 
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
-static bool float_dtype(int32_t dt) { return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt); }
-
 static bool int_dtype(int32_t dt) {
     switch (dt) {
     case PRISM_DTYPE_INT8:
@@ -123,7 +119,7 @@ static void attn_release(void *state) { free(state); }
 static bool attn_supports(const cpu_node *node) {
     for (uint32_t k = 0; k < 3; k++) {
         int32_t dt = cpu_node_input_dtype(node, k);
-        if (dt > 0 && !float_dtype(dt)) return false;
+        if (dt > 0 && !cpu_dtype_is_float(dt)) return false;
     }
     return true;
 }
@@ -143,7 +139,7 @@ static prism_status attn_prepare(cpu_ctx *ctx, const cpu_node *node, void **stat
     st.scale = cpu_attr_float(node, "scale", 1.0f);
     st.softcap = cpu_attr_float(node, "softcap", 0.0f);
     int64_t sp = cpu_attr_int(node, "softmax_precision", 0);
-    if (sp != 0 && !float_dtype((int32_t)sp))
+    if (sp != 0 && !cpu_dtype_is_float((int32_t)sp))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "softmax_precision %lld is not a floating-point type",
                         (long long)sp);
     st.softmax_dt = (int32_t)sp;
@@ -341,7 +337,7 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
                      *PV = ATTN_IN(5), *NP = ATTN_IN(6);
 #undef ATTN_IN
     if (!Q || !K || !V) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Attention needs Q, K and V");
-    if (!float_dtype(Q->dtype) || !float_dtype(V->dtype))
+    if (!cpu_dtype_is_float(Q->dtype) || !cpu_dtype_is_float(V->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Attention does not support dtypes %s / %s",
                         cpu_dtype_name(Q->dtype), cpu_dtype_name(V->dtype));
     if (K->dtype != Q->dtype || (PK && PK->dtype != Q->dtype) || (PV && PV->dtype != V->dtype))
@@ -403,7 +399,7 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (M) {
         if (M->rank < 1 || M->rank > 4)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "attn_mask must have rank 1 to 4, got %d", M->rank);
-        if (M->dtype != PRISM_DTYPE_BOOL && !float_dtype(M->dtype) && !int_dtype(M->dtype))
+        if (M->dtype != PRISM_DTYPE_BOOL && !cpu_dtype_is_float(M->dtype) && !int_dtype(M->dtype))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "attn_mask has unsupported dtype %s", cpu_dtype_name(M->dtype));
         const int64_t target[4] = {B, Hq, Sq, T};
         int64_t stride = 1;
@@ -457,7 +453,7 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     const bool dbl = Q->dtype == PRISM_DTYPE_DOUBLE || V->dtype == PRISM_DTYPE_DOUBLE;
     const size_t es = dbl ? sizeof(double) : sizeof(float);
     a.qdt = Q->dtype;
-    a.emulate = is_half(Q->dtype);
+    a.emulate = cpu_dtype_is_half(Q->dtype);
     a.single = !dbl;
     a.blocks = (Sq + ATTN_ROWS - 1) / ATTN_ROWS;
     int64_t pieces = B * Hq * a.blocks;
@@ -531,7 +527,7 @@ typedef struct rope_state {
 
 static bool rope_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || float_dtype(dt);
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static prism_status rope_prepare(cpu_ctx *ctx, const cpu_node *node, void **state) {
@@ -596,7 +592,7 @@ static prism_status rope_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     const cpu_tensor *X = n_in > 0 ? in[0] : NULL, *C = n_in > 1 ? in[1] : NULL, *Sn = n_in > 2 ? in[2] : NULL;
     const cpu_tensor *Pos = n_in > 3 ? in[3] : NULL;
     if (!X || !C || !Sn) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "RotaryEmbedding needs X, cos_cache and sin_cache");
-    if (!float_dtype(X->dtype))
+    if (!cpu_dtype_is_float(X->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "RotaryEmbedding does not support dtype %s",
                         cpu_dtype_name(X->dtype));
     if (C->dtype != X->dtype || Sn->dtype != X->dtype)

@@ -32,8 +32,6 @@ static bool gemm_supports(const cpu_node *node) {
     return gemm_dtype_ok(cpu_node_input_dtype(node, 0)) && gemm_dtype_ok(cpu_node_input_dtype(node, 1));
 }
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
 /* ---- the naive kernel ---------------------------------------------------- */
 
 /*
@@ -153,7 +151,7 @@ static prism_status gemm_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     prism_status rc = cpu_output(ctx, 0, dt, 2, yd, &Y);
     if (rc || total == 0) return rc;
 
-    bool half = is_half(dt);
+    bool half = cpu_dtype_is_half(dt);
     float *af = NULL, *bf = NULL, *cf = NULL, *yf = NULL;
     const void *ap = A->data, *bp = B->data, *cp = C ? C->data : NULL;
     void *yp = Y->data;
@@ -274,7 +272,7 @@ static prism_status matmul_run(cpu_ctx *ctx, const cpu_node *node, void *state, 
     const void *ap = A->data, *bp = B->data;
     void *yp = Y->data;
     int32_t cdt = dt;
-    if (is_half(dt)) {
+    if (cpu_dtype_is_half(dt)) {
         af = cpu_half_widen(A);
         bf = cpu_half_widen(B);
         yf = malloc((size_t)total * sizeof *yf);

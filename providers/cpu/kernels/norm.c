@@ -14,10 +14,8 @@
 #include "cpu_kernel.h"
 
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
 static bool norm_dtype_ok(int32_t dt) {
-    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt);
+    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt);
 }
 
 static bool norm_supports(const cpu_node *node) { return norm_dtype_ok(cpu_node_input_dtype(node, 0)); }
@@ -25,14 +23,14 @@ static bool norm_supports(const cpu_node *node) { return norm_dtype_ok(cpu_node_
 static void norm_release(void *state) { free(state); }
 
 static bool float_tensor(const cpu_tensor *t) {
-    return t->dtype == PRISM_DTYPE_FLOAT || t->dtype == PRISM_DTYPE_DOUBLE || is_half(t->dtype);
+    return t->dtype == PRISM_DTYPE_FLOAT || t->dtype == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(t->dtype);
 }
 
 /* The data of a float/double tensor, or a float copy of a half one (*owned
  * is set to the copy to free). NULL on allocation failure. */
 static const void *as_compute(const cpu_tensor *t, float **owned) {
     *owned = NULL;
-    if (!is_half(t->dtype)) return t->data;
+    if (!cpu_dtype_is_half(t->dtype)) return t->data;
     float *f = malloc((size_t)(t->count ? t->count : 1) * sizeof *f);
     if (!f) return NULL;
     for (int64_t i = 0; i < t->count; i++) f[i] = (float)cpu_tensor_get_f64(t, i);
@@ -44,7 +42,7 @@ static const void *as_compute(const cpu_tensor *t, float **owned) {
  * half tensor (narrowed by finish_compute). */
 static void *out_compute(cpu_tensor *t, float **owned) {
     *owned = NULL;
-    if (!is_half(t->dtype)) return t->data;
+    if (!cpu_dtype_is_half(t->dtype)) return t->data;
     *owned = malloc((size_t)(t->count ? t->count : 1) * sizeof **owned);
     return *owned;
 }
@@ -292,7 +290,7 @@ static int64_t *ln_bcast_table(const cpu_tensor *p, int32_t nr, const int64_t *n
 
 static int32_t ln_stat_dtype(const cpu_node *node, uint32_t k, int32_t xdt) {
     int32_t dt = cpu_node_output_dtype(node, k);
-    if (dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt)) return dt;
+    if (dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt)) return dt;
     return xdt == PRISM_DTYPE_DOUBLE ? PRISM_DTYPE_DOUBLE : PRISM_DTYPE_FLOAT;
 }
 

@@ -16,13 +16,9 @@
 #include "cpu_kernel.h"
 
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
-static bool float_dtype(int32_t dt) { return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt); }
-
 static bool float_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || float_dtype(dt);
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 static void nx_release(void *state) { free(state); }
@@ -138,7 +134,7 @@ static prism_status rms_prepare(cpu_ctx *ctx, const cpu_node *node, void **state
     int64_t stash = cpu_attr_int(node, "stash_type", 1);
     /* The statistics are computed in double, at least as precise as any
      * allowed stash type. */
-    if (!float_dtype((int32_t)stash))
+    if (!cpu_dtype_is_float((int32_t)stash))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unsupported stash_type %lld", (long long)stash);
     rms_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -182,7 +178,7 @@ static prism_status rms_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     const rms_state *st = state;
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "RMSNormalization needs X and scale");
     const cpu_tensor *x = in[0], *sc = in[1];
-    if (!float_dtype(x->dtype) || !float_dtype(sc->dtype))
+    if (!cpu_dtype_is_float(x->dtype) || !cpu_dtype_is_float(sc->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "RMSNormalization does not support dtypes %s / %s",
                         cpu_dtype_name(x->dtype), cpu_dtype_name(sc->dtype));
     int64_t axis;
@@ -192,7 +188,7 @@ static prism_status rms_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     const int64_t cols = cpu_shape_count(x->rank - (int32_t)axis, x->dims + axis);
     /* Y has the scale's type (V); the graph's declared type wins when known. */
     int32_t ydt = cpu_node_output_dtype(node, 0);
-    if (!float_dtype(ydt)) ydt = sc->dtype;
+    if (!cpu_dtype_is_float(ydt)) ydt = sc->dtype;
     int64_t *col_off = malloc((size_t)(cols + 1 + CPU_MAX_RANK) * sizeof *col_off), *rs = col_off + cols + 1;
     if (!col_off) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     prism_status rc = PRISM_OK;
@@ -238,7 +234,7 @@ static prism_status gn_prepare(cpu_ctx *ctx, const cpu_node *node, void **state)
     int64_t g = cpu_attr_int(node, "num_groups", 1);
     if (g < 1) return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "num_groups must be >= 1, got %lld", (long long)g);
     int64_t stash = cpu_attr_int(node, "stash_type", 1);
-    if (!float_dtype((int32_t)stash))
+    if (!cpu_dtype_is_float((int32_t)stash))
         return cpu_fail(ctx, PRISM_ERR_INVALID_MODEL, "unsupported stash_type %lld", (long long)stash);
     gn_state *st = malloc(sizeof *st);
     if (!st) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -287,7 +283,7 @@ static prism_status gn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     if (n_in < 3 || !in[0] || !in[1] || !in[2])
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "GroupNormalization needs X, scale and bias");
     const cpu_tensor *x = in[0];
-    if (!float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GroupNormalization does not support dtype %s",
                         cpu_dtype_name(x->dtype));
     if (x->rank < 2) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "X must have rank >= 2, got %d", x->rank);
@@ -297,7 +293,7 @@ static prism_status gn_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
                         (long long)C);
     const int64_t want = st->per_group ? G : C;
     for (int k = 1; k < 3; k++)
-        if (!float_dtype(in[k]->dtype) || in[k]->rank != 1 || in[k]->dims[0] != want)
+        if (!cpu_dtype_is_float(in[k]->dtype) || in[k]->rank != 1 || in[k]->dims[0] != want)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s must be a 1-D float tensor of %lld elements (one per %s)",
                             k == 1 ? "scale" : "bias", (long long)want, st->per_group ? "group" : "channel");
     int64_t groups;
@@ -384,7 +380,7 @@ static prism_status lp_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     const lp_state *st = state;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "LpNormalization needs an input");
     const cpu_tensor *x = in[0];
-    if (!float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "LpNormalization does not support dtype %s",
                         cpu_dtype_name(x->dtype));
     int64_t axis;
@@ -479,7 +475,7 @@ static prism_status mvn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     const mvn_state *st = state;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "MeanVarianceNormalization needs X");
     const cpu_tensor *x = in[0];
-    if (!float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "MeanVarianceNormalization does not support dtype %s",
                         cpu_dtype_name(x->dtype));
     bool red[CPU_MAX_RANK] = {false};
@@ -539,7 +535,7 @@ static bool dropout_training_static(const cpu_node *node, bool *known) {
     }
     if (!cpu_tensor_int(&tm, 0)) return false;
     if (!cpu_node_has_input(node, 1)) return true; /* default ratio 0.5 */
-    if (!cpu_node_input_constant(node, 1, &rt) || rt.count < 1 || !float_dtype(rt.dtype)) {
+    if (!cpu_node_input_constant(node, 1, &rt) || rt.count < 1 || !cpu_dtype_is_float(rt.dtype)) {
         *known = false;
         return false;
     }
@@ -560,7 +556,7 @@ static prism_status dropout_run(cpu_ctx *ctx, const cpu_node *node, void *state,
     bool known, training = dropout_training_static(node, &known);
     if (opset >= 12 && n_in > 2 && in[2] && in[2]->count >= 1 && cpu_tensor_int(in[2], 0)) {
         const cpu_tensor *r = n_in > 1 ? in[1] : NULL;
-        double ratio = r && r->count >= 1 && float_dtype(r->dtype) ? cpu_tensor_get_f64(r, 0) : 0.5;
+        double ratio = r && r->count >= 1 && cpu_dtype_is_float(r->dtype) ? cpu_tensor_get_f64(r, 0) : 0.5;
         training = ratio != 0.0;
     }
     if (training)
@@ -573,9 +569,9 @@ static prism_status dropout_run(cpu_ctx *ctx, const cpu_node *node, void *state,
         /* The mask is bool from opset 10, of X's type before; a type the graph
          * declares wins (older models and converters disagree). */
         int32_t mdt = cpu_node_output_dtype(node, 1);
-        if (mdt != PRISM_DTYPE_BOOL && !float_dtype(mdt)) mdt = opset >= 10 ? PRISM_DTYPE_BOOL : x->dtype;
+        if (mdt != PRISM_DTYPE_BOOL && !cpu_dtype_is_float(mdt)) mdt = opset >= 10 ? PRISM_DTYPE_BOOL : x->dtype;
         const bool bool_mask = mdt == PRISM_DTYPE_BOOL;
-        if (!bool_mask && !float_dtype(mdt))
+        if (!bool_mask && !cpu_dtype_is_float(mdt))
             return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Dropout mask of dtype %s", cpu_dtype_name(mdt));
         if ((rc = cpu_output(ctx, 1, mdt, x->rank, x->dims, &mask))) return rc;
         for (int64_t i = 0; i < x->count; i++) {
@@ -714,7 +710,7 @@ static prism_status swish_run(cpu_ctx *ctx, const cpu_node *node, void *state, c
     (void)node;
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "Swish needs X");
     const cpu_tensor *x = in[0];
-    if (!float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Swish does not support dtype %s", cpu_dtype_name(x->dtype));
     cpu_tensor *y;
     prism_status rc = cpu_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
@@ -748,7 +744,7 @@ typedef struct loss_state {
 
 static bool loss_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0), lt = cpu_node_input_dtype(node, 1);
-    return (dt <= 0 || float_dtype(dt)) && (lt <= 0 || lt == PRISM_DTYPE_INT32 || lt == PRISM_DTYPE_INT64);
+    return (dt <= 0 || cpu_dtype_is_float(dt)) && (lt <= 0 || lt == PRISM_DTYPE_INT32 || lt == PRISM_DTYPE_INT64);
 }
 
 static prism_status loss_prepare(cpu_ctx *ctx, const cpu_node *node, void **state, bool softmax) {
@@ -788,7 +784,7 @@ static prism_status loss_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     const char *op = st->softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss";
     if (n_in < 2 || !in[0] || !in[1]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s needs an input and a target", op);
     const cpu_tensor *x = in[0], *t = in[1], *w = n_in > 2 ? in[2] : NULL;
-    if (!float_dtype(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "%s does not support dtype %s", op, cpu_dtype_name(x->dtype));
     if (t->dtype != PRISM_DTYPE_INT32 && t->dtype != PRISM_DTYPE_INT64)
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "the target must be int32 or int64, got %s", cpu_dtype_name(t->dtype));

@@ -24,10 +24,8 @@
 #include "cpu_kernel.h"
 
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
 static bool rnn_dtype_ok(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt);
+    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt);
 }
 
 static bool is_int_dtype(int32_t dt) {

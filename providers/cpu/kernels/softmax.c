@@ -21,11 +21,9 @@ typedef struct sm_state {
     bool coerce_2d; /* opset < 13 */
 } sm_state;
 
-static bool is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
-
 static bool sm_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || is_half(dt);
+    return dt <= 0 || dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt);
 }
 
 static prism_status sm_prepare(cpu_ctx *ctx, const cpu_node *node, void **state, int kind) {
@@ -106,7 +104,7 @@ static prism_status sm_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     if (n_in < 1 || !in[0]) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "missing input");
     const cpu_tensor *x = in[0];
     int32_t dt = x->dtype;
-    if (dt != PRISM_DTYPE_FLOAT && dt != PRISM_DTYPE_DOUBLE && !is_half(dt))
+    if (dt != PRISM_DTYPE_FLOAT && dt != PRISM_DTYPE_DOUBLE && !cpu_dtype_is_half(dt))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "%s does not support dtype %s", cpu_node_op(node),
                         cpu_dtype_name(dt));
     int64_t axis;
@@ -127,7 +125,7 @@ static prism_status sm_run(cpu_ctx *ctx, const cpu_node *node, void *state, cons
     if (rc || x->count == 0) return rc;
     sm_arg arg = {st->kind, x->data, y->data, n, inner};
     float *xf = NULL, *yf = NULL;
-    if (is_half(dt)) {
+    if (cpu_dtype_is_half(dt)) {
         xf = malloc((size_t)x->count * sizeof *xf);
         yf = malloc((size_t)x->count * sizeof *yf);
         if (!xf || !yf) {

@@ -351,13 +351,9 @@ typedef struct un_state {
     un_params p;
 } un_state;
 
-static bool un_is_float(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || dt == PRISM_DTYPE_FLOAT16 ||
-           dt == PRISM_DTYPE_BFLOAT16;
-}
 
 static bool un_op_has(const un_op *op, int32_t dt) {
-    if (un_is_float(dt))
+    if (cpu_dtype_is_float(dt))
         return true;
     return op->ints && dt > 0 && dt < UN_NDT && op->ints[dt] != NULL;
 }
@@ -605,7 +601,7 @@ static prism_status un_run_class(cpu_ctx *ctx, const cpu_node *node, const cpu_t
     if (s)
         return s;
     const cpu_tensor *x = in[0];
-    if (!un_is_float(x->dtype))
+    if (!cpu_dtype_is_float(x->dtype))
         return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported", cpu_dtype_name(x->dtype));
     cpu_tensor *y;
     s = cpu_output(ctx, 0, PRISM_DTYPE_BOOL, x->rank, x->dims, &y);
@@ -631,7 +627,7 @@ static prism_status un_run_IsInf(cpu_ctx *ctx, const cpu_node *node, void *state
     (void)state;
     return un_run_class(ctx, node, in, n_in, false);
 }
-static bool un_supports_float(const cpu_node *node) { return un_input_dtype_is(node, un_is_float); }
+static bool un_supports_float(const cpu_node *node) { return un_input_dtype_is(node, cpu_dtype_is_float); }
 const cpu_kernel_def cpu_op_IsNaN = {.run = un_run_IsNaN, .supports = un_supports_float};
 const cpu_kernel_def cpu_op_IsInf = {.run = un_run_IsInf, .supports = un_supports_float};
 
@@ -696,7 +692,7 @@ static bool un_clip_dtype(int32_t dt) {
         UN_UINT_TYPES(UN_CASE)
         return true;
     default:
-        return un_is_float(dt);
+        return cpu_dtype_is_float(dt);
     }
 }
 
@@ -719,7 +715,7 @@ static prism_status un_run_Clip(cpu_ctx *ctx, const cpu_node *node, void *state,
         /* min/max attributes (float types only). Clip-6 defaults them to
          * -+FLT_MAX (so +-inf inputs are clipped); in Clip-1 absent means
          * unbounded. */
-        if (!un_is_float(x->dtype))
+        if (!cpu_dtype_is_float(x->dtype))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "dtype %s is not supported before opset 11",
                             cpu_dtype_name(x->dtype));
         const bool v6 = cpu_node_opset(node) >= 6;
@@ -781,7 +777,7 @@ static bool un_supports_Clip(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
     if (dt <= 0)
         return true;
-    return cpu_node_opset(node) < 11 ? un_is_float(dt) : un_clip_dtype(dt);
+    return cpu_node_opset(node) < 11 ? cpu_dtype_is_float(dt) : un_clip_dtype(dt);
 }
 const cpu_kernel_def cpu_op_Clip = {.run = un_run_Clip, .supports = un_supports_Clip};
 
