@@ -172,6 +172,8 @@ static inline bool cpu_add_ok(int64_t a, int64_t b, int64_t *r) { return !__buil
 bool cpu_dtype_is_float(int32_t dtype);
 /* float16 or bfloat16 (computed in float, stored narrow). */
 bool cpu_dtype_is_half(int32_t dtype);
+/* Any signed or unsigned integer type (not bool). */
+bool cpu_dtype_is_int(int32_t dtype);
 /* Element i of a floating-point tensor (any of the four float dtypes) as a
  * double, and the reverse (rounded to the tensor's dtype). For kernels whose
  * cost is not in the element access (normalisations, recurrences). */

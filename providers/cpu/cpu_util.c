@@ -123,6 +123,20 @@ uint16_t cpu_float_to_bf16(float f) {
     return (uint16_t)((x + rounding) >> 16);
 }
 
+bool cpu_dtype_is_int(int32_t dt) {
+    switch (dt) {
+    case PRISM_DTYPE_INT8:
+    case PRISM_DTYPE_INT16:
+    case PRISM_DTYPE_INT32:
+    case PRISM_DTYPE_INT64:
+    case PRISM_DTYPE_UINT8:
+    case PRISM_DTYPE_UINT16:
+    case PRISM_DTYPE_UINT32:
+    case PRISM_DTYPE_UINT64: return true;
+    default: return false;
+    }
+}
+
 bool cpu_dtype_is_half(int32_t dt) { return dt == PRISM_DTYPE_FLOAT16 || dt == PRISM_DTYPE_BFLOAT16; }
 
 bool cpu_dtype_is_float(int32_t dt) { return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt); }

@@ -32,30 +32,6 @@
 #include "cpu_kernel.h"
 
 
-static bool int_dtype(int32_t dt) {
-    switch (dt) {
-    case PRISM_DTYPE_INT8:
-    case PRISM_DTYPE_INT16:
-    case PRISM_DTYPE_INT32:
-    case PRISM_DTYPE_INT64:
-    case PRISM_DTYPE_UINT8:
-    case PRISM_DTYPE_UINT16:
-    case PRISM_DTYPE_UINT32:
-    case PRISM_DTYPE_UINT64: return true;
-    default: return false;
-    }
-}
-
-static void set_f(cpu_tensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case PRISM_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case PRISM_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case PRISM_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_half((float)v); break;
-    case PRISM_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = cpu_float_to_bf16((float)v); break;
-    default: break;
-    }
-}
-
 /* v rounded to the precision of dtype dt (float dtypes; others unchanged). */
 static double round_to(double v, int32_t dt) {
     switch (dt) {
@@ -78,7 +54,7 @@ static double round_to(double v, int32_t dt) {
         if (t->dtype == DT)                                                                          \
             memcpy((T *)t->data + off, src, (size_t)n * sizeof(T));                                  \
         else                                                                                         \
-            for (int64_t i = 0; i < n; i++) set_f(t, off + i, src[i]);                               \
+            for (int64_t i = 0; i < n; i++) cpu_tensor_set_f64(t, off + i, src[i]);                               \
     }
 
 LOAD_DEFINE(float, PRISM_DTYPE_FLOAT)
@@ -230,18 +206,18 @@ static void attn_row(const attn_job *a, int64_t b, int64_t h, int64_t i, double 
     bool all_masked = true;
     for (int64_t j = 0; j < n; j++) {
         double s = x[j];
-        if (a->qk && st->mode == 0) set_f(a->qk, qoff + j, s);
+        if (a->qk && st->mode == 0) cpu_tensor_set_f64(a->qk, qoff + j, s);
         if (st->softcap > 0) {
             const double c = st->softcap;
             s = rounding ? round_to(round_to(tanh(round_to(s / c, dt)), dt) * c, dt) : tanh(s / c) * c;
         }
-        if (a->qk && st->mode == 1) set_f(a->qk, qoff + j, s);
+        if (a->qk && st->mode == 1) cpu_tensor_set_f64(a->qk, qoff + j, s);
         double bias = a->mask ? (j < a->mlast ? mask_bias(a->mask, mrow + j) : -INFINITY) : 0.0;
         if (j < lo || j >= hi) bias += -INFINITY;
         if (!(isinf(bias) && bias < 0)) all_masked = false;
         s += bias;
         if (rounding) s = round_to(s, dt);
-        if (a->qk && st->mode == 2) set_f(a->qk, qoff + j, s);
+        if (a->qk && st->mode == 2) cpu_tensor_set_f64(a->qk, qoff + j, s);
         x[j] = st->softmax_dt ? round_to(s, st->softmax_dt) : s;
     }
     if (all_masked) {
@@ -272,7 +248,7 @@ static void attn_row(const attn_job *a, int64_t b, int64_t h, int64_t i, double 
         for (int64_t j = 0; j < n; j++) x[j] = round_to(round_to(x[j] / sum, sdt), dt);
     }
     if (a->qk && st->mode == 3)
-        for (int64_t j = 0; j < n; j++) set_f(a->qk, qoff + j, x[j]);
+        for (int64_t j = 0; j < n; j++) cpu_tensor_set_f64(a->qk, qoff + j, x[j]);
 }
 
 /* One (batch, head, row block) piece, with a slot's scratch. */
@@ -391,7 +367,7 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     int64_t *nonpad = NULL;
     if (NP) {
         if (PK) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "nonpad_kv_seqlen cannot be used with past_key / past_value");
-        if (!int_dtype(NP->dtype) || NP->rank != 1 || NP->dims[0] != B)
+        if (!cpu_dtype_is_int(NP->dtype) || NP->rank != 1 || NP->dims[0] != B)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "nonpad_kv_seqlen must be an integer tensor of shape [%lld]",
                             (long long)B);
     }
@@ -399,7 +375,7 @@ static prism_status attn_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
     if (M) {
         if (M->rank < 1 || M->rank > 4)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "attn_mask must have rank 1 to 4, got %d", M->rank);
-        if (M->dtype != PRISM_DTYPE_BOOL && !cpu_dtype_is_float(M->dtype) && !int_dtype(M->dtype))
+        if (M->dtype != PRISM_DTYPE_BOOL && !cpu_dtype_is_float(M->dtype) && !cpu_dtype_is_int(M->dtype))
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "attn_mask has unsupported dtype %s", cpu_dtype_name(M->dtype));
         const int64_t target[4] = {B, Hq, Sq, T};
         int64_t stride = 1;
@@ -583,7 +559,7 @@ typedef struct rope_job {
 typedef double rope_any; /* any float dtype, through double */
 ROPE_DEFINE(float, ROPE_LOAD_F, ROPE_STORE_F, ROPE_SAME)
 ROPE_DEFINE(double, ROPE_LOAD_D, ROPE_STORE_D, ROPE_SAME)
-ROPE_DEFINE(rope_any, cpu_tensor_load_f64, set_f, ROPE_ROUND)
+ROPE_DEFINE(rope_any, cpu_tensor_load_f64, cpu_tensor_set_f64, ROPE_ROUND)
 
 static prism_status rope_run(cpu_ctx *ctx, const cpu_node *node, void *state, const cpu_tensor *const *in,
                              uint32_t n_in) {
@@ -615,7 +591,7 @@ static prism_status rope_run(cpu_ctx *ctx, const cpu_node *node, void *state, co
                         (long long)a.rd, (long long)a.Hd);
     const int64_t half = a.rd / 2;
     if (Pos) {
-        if (!int_dtype(Pos->dtype) || Pos->rank != 2 || Pos->dims[0] != a.B || Pos->dims[1] != a.S)
+        if (!cpu_dtype_is_int(Pos->dtype) || Pos->rank != 2 || Pos->dims[0] != a.B || Pos->dims[1] != a.S)
             return cpu_fail(ctx, PRISM_ERR_RUNTIME, "position_ids must be an integer tensor of shape [%lld,%lld]",
                             (long long)a.B, (long long)a.S);
         if (C->rank != 2 || Sn->rank != 2 || C->dims[1] != half || Sn->dims[0] != C->dims[0] || Sn->dims[1] != half)

@@ -432,14 +432,7 @@ oom:
     return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
 }
 
-static bool es_dtype_ok(int32_t dt) {
-    switch (dt) {
-    case PRISM_DTYPE_FLOAT: case PRISM_DTYPE_DOUBLE: case PRISM_DTYPE_FLOAT16: case PRISM_DTYPE_BFLOAT16:
-    case PRISM_DTYPE_INT8: case PRISM_DTYPE_INT16: case PRISM_DTYPE_INT32: case PRISM_DTYPE_INT64:
-    case PRISM_DTYPE_UINT8: case PRISM_DTYPE_UINT16: case PRISM_DTYPE_UINT32: case PRISM_DTYPE_UINT64: return true;
-    default: return false;
-    }
-}
+static bool es_dtype_ok(int32_t dt) { return cpu_dtype_is_float(dt) || cpu_dtype_is_int(dt); }
 
 static bool einsum_supports(const cpu_node *node) {
     for (uint32_t k = 0; k < cpu_node_input_count(node); k++) {

@@ -24,27 +24,9 @@
 #include "cpu_kernel.h"
 
 
-static bool rnn_dtype_ok(int32_t dt) {
-    return dt == PRISM_DTYPE_FLOAT || dt == PRISM_DTYPE_DOUBLE || cpu_dtype_is_half(dt);
-}
-
-static bool is_int_dtype(int32_t dt) {
-    switch (dt) {
-    case PRISM_DTYPE_INT8:
-    case PRISM_DTYPE_INT16:
-    case PRISM_DTYPE_INT32:
-    case PRISM_DTYPE_INT64:
-    case PRISM_DTYPE_UINT8:
-    case PRISM_DTYPE_UINT16:
-    case PRISM_DTYPE_UINT32:
-    case PRISM_DTYPE_UINT64: return true;
-    default: return false;
-    }
-}
-
 static bool rnn_supports(const cpu_node *node) {
     int32_t dt = cpu_node_input_dtype(node, 0);
-    return dt <= 0 || rnn_dtype_ok(dt);
+    return dt <= 0 || cpu_dtype_is_float(dt);
 }
 
 /* ---- activations --------------------------------------------------------- */
@@ -549,7 +531,7 @@ static prism_status rnn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
 #undef RNN_IN
     if (!X || !W || !R) return cpu_fail(ctx, PRISM_ERR_RUNTIME, "%s needs inputs X, W and R", op);
     const int32_t dt = X->dtype;
-    if (!rnn_dtype_ok(dt))
+    if (!cpu_dtype_is_float(dt))
         return cpu_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "%s does not support dtype %s", op, cpu_dtype_name(dt));
     const cpu_tensor *same[] = {W, R, B, H0, C0, P};
     static const char *const same_name[] = {"W", "R", "B", "initial_h", "initial_c", "P"};
@@ -607,7 +589,7 @@ static prism_status rnn_run(cpu_ctx *ctx, const cpu_node *node, void *state, con
     if (!len) return cpu_fail(ctx, PRISM_ERR_OUT_OF_MEMORY, "out of memory");
     prism_status rc = PRISM_OK;
     if (SL) {
-        if (!is_int_dtype(SL->dtype)) {
+        if (!cpu_dtype_is_int(SL->dtype)) {
             rc = cpu_fail(ctx, PRISM_ERR_RUNTIME, "sequence_lens must be an integer tensor, got %s",
                           cpu_dtype_name(SL->dtype));
             goto done;

@@ -33,14 +33,7 @@ static inline void sig_store(void *data, int32_t dt, int64_t i, double v) {
         (void)cpu_store_f64_sat((char *)data + (size_t)i * cpu_dtype_size(dt), dt, v);
 }
 
-static bool sig_store_ok(int32_t dt) {
-    switch (dt) {
-    case PRISM_DTYPE_FLOAT: case PRISM_DTYPE_DOUBLE: case PRISM_DTYPE_FLOAT16: case PRISM_DTYPE_BFLOAT16:
-    case PRISM_DTYPE_INT8: case PRISM_DTYPE_INT16: case PRISM_DTYPE_INT32: case PRISM_DTYPE_INT64:
-    case PRISM_DTYPE_UINT8: case PRISM_DTYPE_UINT16: case PRISM_DTYPE_UINT32: case PRISM_DTYPE_UINT64: return true;
-    default: return false;
-    }
-}
+static bool sig_store_ok(int32_t dt) { return cpu_dtype_is_float(dt) || cpu_dtype_is_int(dt); }
 
 /* A scalar (or one-element) integer input. */
 static prism_status sig_scalar_int(cpu_ctx *ctx, const cpu_tensor *t, const char *what, int64_t *v) {
