@@ -28,6 +28,8 @@ APT_PACKAGES=(
     libopenblas-dev libcunit1-dev
     python3-torchvision python3-numpy
     graphviz
+    ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libclblast-dev
+    libxrt-dev uuid-dev
 )
 ONNX_VERSION=1.23.2
 PYTHON=${PYTHON:-python3}

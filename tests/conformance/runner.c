@@ -26,6 +26,8 @@
 typedef struct options {
     const char **filters;
     size_t n_filters;
+    const char **provider_options; /* "PROVIDER:KEY=VALUE" */
+    size_t n_provider_options;
     const char *expect, *update, *providers;
     unsigned timeout;
     bool verbose;
@@ -264,8 +266,11 @@ static enum outcome run_test(const options *o, const char *dir, char *why, size_
     }
     prism_session_options_set_threads(so, 1);
     if (o->providers) prism_session_options_set_providers(so, o->providers);
+    prism_status st = PRISM_OK;
+    for (size_t k = 0; k < o->n_provider_options && !st; k++)
+        st = prism_session_options_add_provider_option_string(so, o->provider_options[k]);
     prism_session *s = NULL;
-    prism_status st = prism_session_create(env, model, so, &s);
+    if (!st) st = prism_session_create(env, model, so, &s);
     enum outcome res = PASS;
     if (st) {
         res = unsupported_or_fail(st, why, why_size, "session");
@@ -372,6 +377,7 @@ static int usage(void) {
            "subfolders are tests.\n\n"
            "  --filter TEXT      only tests whose name contains TEXT (repeatable: any matches)\n"
            "  --providers LIST   provider list for sessions (default cpu)\n"
+           "  --provider-option P:K=V  a provider option for sessions (repeatable)\n"
            "  --expect FILE      expected outcomes ('name PASS|FAIL|SKIP' lines); exit 1 when a test\n"
            "                     expected to PASS does not\n"
            "  --update FILE      write this run's outcomes to FILE\n"
@@ -385,6 +391,7 @@ int main(int argc, char **argv) {
     options o = {.timeout = 120};
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     o.filters = calloc((size_t)argc + 1, sizeof *o.filters);
+    o.provider_options = calloc((size_t)argc + 1, sizeof *o.provider_options);
     size_t n_dirs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -394,6 +401,7 @@ int main(int argc, char **argv) {
         else if (v && !strcmp(a, "--expect")) o.expect = v, i++;
         else if (v && !strcmp(a, "--update")) o.update = v, i++;
         else if (v && !strcmp(a, "--providers")) o.providers = v, i++;
+        else if (v && !strcmp(a, "--provider-option")) o.provider_options[o.n_provider_options++] = v, i++;
         else if (v && !strcmp(a, "--timeout")) o.timeout = (unsigned)atoi(v), i++;
         else if (a[0] == '-') {
             fprintf(stderr, "prism-conformance: unknown or incomplete option '%s'\n", a);
@@ -473,5 +481,6 @@ int main(int argc, char **argv) {
     free(exp);
     free(dirs);
     free(o.filters);
+    free(o.provider_options);
     return regressions ? 1 : 0;
 }
