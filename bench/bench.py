@@ -2,6 +2,7 @@
 """Benchmark Prism against ONNX Runtime (CPUExecutionProvider) on CPU.
 
     python3 bench/bench.py [--models resnet50,mobilenet_v2,squeezenet1_1,vit_b_16,tiny_cnn]
+                           [--runtimes prism-opencl,prism,ort] [--prism-provider-option P:K=V]
                            [--threads 1,2] [--runs 20] [--warmup 3] [--markdown FILE]
 
 Each model is a backend-test folder MODELS_DIR/<name>/ (model.onnx,
@@ -182,6 +183,8 @@ class Prism:
             "prism_session_options_create": (ctypes.c_int, [PP]),
             "prism_session_options_destroy": (None, [P]),
             "prism_session_options_set_threads": (ctypes.c_int, [P, ctypes.c_uint32]),
+            "prism_session_options_set_providers": (ctypes.c_int, [P, ctypes.c_char_p]),
+            "prism_session_options_add_provider_option_string": (ctypes.c_int, [P, ctypes.c_char_p]),
             "prism_session_create": (ctypes.c_int, [P, ctypes.c_char_p, P, PP]),
             "prism_session_destroy": (None, [P]),
             "prism_session_input_count": (ctypes.c_size_t, [P]),
@@ -224,13 +227,19 @@ class Prism:
 class PrismSession:
     """A Prism session with its input tensor, ready to run."""
 
-    def __init__(self, prism, env, model_path, threads, input_path, input_array, input_mode):
+    def __init__(self, prism, env, model_path, threads, input_path, input_array, input_mode, providers=None,
+                 provider_options=()):
         self.p, lib = prism, prism.lib
         self.session = ctypes.c_void_p()
         opts = ctypes.c_void_p()
         prism.check(lib.prism_session_options_create(ctypes.byref(opts)), "prism_session_options_create")
         try:
             prism.check(lib.prism_session_options_set_threads(opts, threads), "prism_session_options_set_threads")
+            if providers:
+                prism.check(lib.prism_session_options_set_providers(opts, providers.encode()), "set_providers")
+            for spec in provider_options:
+                prism.check(lib.prism_session_options_add_provider_option_string(opts, spec.encode()),
+                            f"provider option {spec}")
             t0 = time.perf_counter()
             status = lib.prism_session_create(env, model_path.encode(), opts, ctypes.byref(self.session))
             self.create_ms = (time.perf_counter() - t0) * 1e3
@@ -364,12 +373,11 @@ def rss_probe(args):
     paths = model_paths(args.models_dir, args.rss_probe[1])
     _, x = read_tensor_pb(paths["input"])
     base = peak_rss_mib()  # interpreter + numpy + the input, before the runtime loads
-    if args.rss_probe[0] == "prism":
+    prism = env = None
+    if args.rss_probe[0] != "ort":
         prism = Prism(args.prism_lib)
         env = prism.new_env()
-        sess = PrismSession(prism, env, paths["model"], args.probe_threads, paths["input"], x, args.prism_input)
-    else:
-        sess = OrtSession(paths["model"], args.probe_threads, x, args.ort_spin)
+    sess = make_session(args, args.rss_probe[0], prism, env, paths, args.probe_threads, x)
     for _ in range(args.probe_runs):
         sess.run()
     peak = peak_rss_mib()
@@ -394,6 +402,8 @@ def measure_rss(args, runtime, model, threads):
         "--prism-input",
         args.prism_input,
     ] + (["--ort-spin"] if args.ort_spin else [])
+    for spec in args.prism_provider_option:
+        cmd += ["--prism-provider-option", spec]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900)
     except subprocess.TimeoutExpired:
@@ -449,6 +459,19 @@ def max_abs_err(got, expected):
     return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64)))) if got.size else 0.0
 
 
+def prism_providers(runtime):
+    """The provider list of a Prism runtime name: 'prism' -> default (cpu),
+    'prism-opencl' -> 'opencl', 'prism-opencl+cpu' -> 'opencl,cpu'."""
+    return runtime[len("prism-"):].replace("+", ",") if runtime.startswith("prism-") else None
+
+
+def make_session(args, runtime, prism, env, paths, threads, x):
+    if runtime == "ort":
+        return OrtSession(paths["model"], threads, x, args.ort_spin)
+    return PrismSession(prism, env, paths["model"], threads, paths["input"], x, args.prism_input,
+                        prism_providers(runtime), args.prism_provider_option)
+
+
 def bench_config(args, prism, env, name, paths, threads):
     """Benchmark one model at one thread count; return a result dict."""
     row = {"model": name, "threads": threads, "errors": []}
@@ -459,16 +482,11 @@ def bench_config(args, prism, env, name, paths, threads):
             pass
 
     sessions = {}
-    if "prism" in args.runtimes:
+    for rt in args.runtimes:
         try:
-            sessions["prism"] = PrismSession(prism, env, paths["model"], threads, paths["input"], x, args.prism_input)
-        except PrismError as e:
-            row["errors"].append(f"prism: {e}")
-    if "ort" in args.runtimes:
-        try:
-            sessions["ort"] = OrtSession(paths["model"], threads, x, args.ort_spin)
-        except Exception as e:  # onnxruntime raises its own exception types
-            row["errors"].append(f"ort: {e}")
+            sessions[rt] = make_session(args, rt, prism, env, paths, threads, x)
+        except Exception as e:  # PrismError, or onnxruntime's own exception types
+            row["errors"].append(f"{rt}: {e}")
     for rt, sess in sessions.items():
         row[f"{rt}_create_ms"] = sess.create_ms
 
@@ -583,37 +601,48 @@ def fmt(value, spec=".2f"):
     return format(value, spec)
 
 
+RUNTIME_LABEL = {"prism": "Prism", "ort": "ORT"}
+
+
+def runtime_label(rt):
+    """'Prism', 'ORT', 'Prism[opencl]' ..."""
+    return RUNTIME_LABEL.get(rt) or f"Prism[{prism_providers(rt)}]"
+
+
 def render(rows, facts, args):
-    lines = ["### Prism vs ONNX Runtime (CPU)", ""]
+    rts = args.runtimes
+    labels = [runtime_label(rt) for rt in rts]
+    # Ratios: each Prism runtime against ORT when ORT ran, else against the first runtime.
+    base = "ort" if "ort" in rts else rts[0]
+    others = [rt for rt in rts if rt != base]
+    title = " vs ".join(labels)
+    lines = [f"### {title}", ""]
     lines += [f"- {k}: {v}" for k, v in facts]
+    if args.prism_provider_option:
+        lines.append(f"- Prism provider options: {', '.join(args.prism_provider_option)}")
+    slash = " / ".join
     lines += [
         f"- method: {args.warmup} warm-up + up to {args.runs} timed runs per runtime, interleaved; "
         f"ORT spinning {'on' if args.ort_spin else 'off'}; Prism input via {args.prism_input}",
         "",
-        "| model | threads | Prism median / min ms | ORT median / min ms | Prism/ORT | "
-        "create ms Prism / ORT | peak RSS MiB Prism / ORT | max abs err Prism / ORT | runs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | threads | "
+        + " | ".join(f"{lab} median / min ms" for lab in labels)
+        + "".join(f" | {runtime_label(rt)}/{runtime_label(base)}" for rt in others)
+        + f" | create ms {slash(labels)} | peak RSS MiB {slash(labels)} | max abs err {slash(labels)} | runs |",
+        "|---|---:|" + "---:|" * (len(rts) + len(others) + 4),
     ]
     for r in rows:
         g = r.get
-        ratio = g("prism_median") / g("ort_median") if g("prism_median") and g("ort_median") else None
-        lines.append(
-            f"| {r['model']} | {r['threads']} "
-            f"| {fmt(g('prism_median'))} / {fmt(g('prism_min'))} "
-            f"| {fmt(g('ort_median'))} / {fmt(g('ort_min'))} "
-            f"| {fmt(ratio)} "
-            f"| {fmt(g('prism_create_ms'), '.0f')} / {fmt(g('ort_create_ms'), '.0f')} "
-            f"| {fmt(g('prism_rss'), '.0f')} / {fmt(g('ort_rss'), '.0f')} "
-            f"| {fmt(g('prism_err'), '.2g')} / {fmt(g('ort_err'), '.2g')} "
-            f"| {g('prism_n', g('ort_n', 0))} |"
-        )
-    bases = [(rt, r.get(f"{rt}_rss_base")) for r in rows for rt in ("prism", "ort") if r.get(f"{rt}_rss_base")]
-    if bases:
-        by_rt = {}
-        for rt, b in bases:
-            by_rt.setdefault(rt, []).append(b)
-        desc = ", ".join(f"{rt} {min(v):.0f}-{max(v):.0f} MiB" for rt, v in by_rt.items())
-        lines += ["", f"Peak RSS (VmHWM of a child process per runtime) includes Python, numpy and the input (before the runtime loads: {desc})."]
+        cells = [f"{fmt(g(rt + '_median'))} / {fmt(g(rt + '_min'))}" for rt in rts]
+        for rt in others:
+            ratio = g(rt + "_median") / g(base + "_median") if g(rt + "_median") and g(base + "_median") else None
+            cells.append(fmt(ratio))
+        cells.append(slash(fmt(g(rt + "_create_ms"), ".0f") for rt in rts))
+        cells.append(slash(fmt(g(rt + "_rss"), ".0f") for rt in rts))
+        cells.append(slash(fmt(g(rt + "_err"), ".2g") for rt in rts))
+        cells.append(str(max((g(rt + "_n", 0) for rt in rts), default=0)))
+        lines.append(f"| {r['model']} | {r['threads']} | " + " | ".join(cells) + " |")
+    bases = [(rt, r.get(f"{rt}_rss_base")) for r in rows for rt in rts if r.get(f"{rt}_rss_base")]
     errors = [(r["model"], r["threads"], e) for r in rows for e in r["errors"]]
     if errors:
         lines += ["", "Errors:"]
@@ -652,7 +681,19 @@ def parse_args(argv=None):
         "--max-seconds", type=float, default=60.0, help="stop a configuration's timed loop after this long (60)"
     )
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per runtime (default 3)")
-    parser.add_argument("--runtimes", default="prism,ort", help="prism,ort (default) or just one of them")
+    parser.add_argument(
+        "--runtimes",
+        default="prism,ort",
+        help="runtimes interleaved in this order: ort, prism (default providers) or prism-P1+P2 "
+        "(Prism with providers P1,P2, e.g. prism-opencl); default prism,ort",
+    )
+    parser.add_argument(
+        "--prism-provider-option",
+        action="append",
+        default=[],
+        metavar="P:K=V",
+        help="provider option for every Prism session (repeatable), e.g. opencl:device=0",
+    )
     parser.add_argument(
         "--prism-lib",
         default=first_existing(PRISM_LIB_CANDIDATES),
@@ -680,9 +721,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
 
     args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
-    if not args.runtimes or any(r not in ("prism", "ort") for r in args.runtimes):
-        parser.error("--runtimes takes prism, ort or prism,ort")
-    args.runtimes = [r for r in ("prism", "ort") if r in args.runtimes]  # fixed interleaving order
+    valid = lambda r: r in ("prism", "ort") or (r.startswith("prism-") and len(r) > len("prism-"))
+    if not args.runtimes or not all(valid(r) for r in args.runtimes) or len(set(args.runtimes)) != len(args.runtimes):
+        parser.error("--runtimes takes distinct names among ort, prism, prism-P1+P2")
     try:
         args.threads = [int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
@@ -694,8 +735,8 @@ def parse_args(argv=None):
         parser.error("--models is empty")
     if args.runs < 1 or args.warmup < 0 or args.min_runs < 1:
         parser.error("--runs and --min-runs must be >= 1, --warmup >= 0")
-    if args.rss_probe and args.rss_probe[0] not in ("prism", "ort"):
-        parser.error("--rss-probe RUNTIME must be prism or ort")
+    if args.rss_probe and not valid(args.rss_probe[0]):
+        parser.error("--rss-probe RUNTIME must be a runtime name")
     return args
 
 
@@ -714,7 +755,7 @@ def main(argv=None):
         sys.exit(f"bench: {e}")
 
     prism = env = None
-    if "prism" in args.runtimes:
+    if any(rt != "ort" for rt in args.runtimes):
         try:
             prism = Prism(args.prism_lib)
             env = prism.new_env()
@@ -731,14 +772,9 @@ def main(argv=None):
         for threads in args.threads:
             row = bench_config(args, prism, env, name, all_paths[name], threads)
             rows.append(row)
-            ratio = (
-                f"{row['prism_median'] / row['ort_median']:.2f}x"
-                if row.get("prism_median") and row.get("ort_median")
-                else "–"
-            )
+            times = ", ".join(f"{runtime_label(rt)} {fmt(row.get(rt + '_median'))} ms" for rt in args.runtimes)
             print(
-                f"{name:>14} t={threads}: prism {fmt(row.get('prism_median'))} ms, "
-                f"ort {fmt(row.get('ort_median'))} ms, ratio {ratio}"
+                f"{name:>14} t={threads}: {times}"
                 + (f"  [{len(row['errors'])} error(s)]" if row["errors"] else ""),
                 flush=True,
             )
