@@ -144,6 +144,11 @@ static void build_json(const prism_session *s, pr_buf *j, prism_policy policy) {
         pr_buf_printf(j, ",\"device\":%u,\"subgraph\":%d,\"fallback\":%s,\"reason\":", in->device, s->plan.node_sub[n],
                       s->plan.node_fallback[n] ? "true" : "false");
         pr_buf_json_string(j, s->plan.node_reason[n]);
+        /* The element type of the first output: tells shape arithmetic
+         * (int64) from tensor work when reading a placement. */
+        const uint32_t out0 = nd->n_outputs ? nd->outputs[0] : PRISM_NO_VALUE;
+        pr_buf_printf(j, ",\"dtype\":");
+        pr_buf_json_string(j, out0 != PRISM_NO_VALUE ? prism_dtype_name((prism_dtype)g->values[out0].dtype) : "");
         pr_buf_printf(j, "}");
     }
     pr_buf_printf(j, "],\"subgraphs\":[");

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""Checks the partition report of the torchvision models split between the
-simulated accelerator (plugins/example) and the CPU: the ops the accelerator
-runs are on it, the others on the CPU, the subgraphs and copies agree with
-each other, and every copy moves a value between two different memory
-spaces with its size. Usage: check_partition.py PRISM_BIN MODELS_DIR"""
+"""Checks the partition reports of the torchvision models.
+
+  check_partition.py PRISM_BIN MODELS_DIR [--suite example|opencl|xrt-csim] [--option P:K=V ...]
+
+example (default): split between the simulated accelerator (plugins/example)
+  and the CPU: the ops the accelerator runs are on it, the others on the CPU,
+  the subgraphs and copies agree with each other, and every copy moves a value
+  between two different memory spaces with its size.
+opencl: `--providers opencl` alone: every node computing floating-point data
+  runs on the OpenCL device; only integer shape arithmetic may fall back.
+xrt-csim: `--providers xrt,cpu` with the C-simulation FPGA device: every
+  convolution of the three CNNs runs on the FPGA provider."""
 import json
 import subprocess
 import sys
@@ -11,10 +18,34 @@ import sys
 ACCEL_OPS = {"Conv", "Gemm", "MatMul", "Relu", "Add", "Sub", "Mul", "Div", "Sigmoid", "Tanh", "Clip", "LeakyRelu"}
 
 
-def report(prism, model, *flags):
-    out = subprocess.run([prism, "partition", model, "--providers", "example,cpu", "--format", "json", *flags],
+def report(prism, model, providers, *flags):
+    out = subprocess.run([prism, "partition", model, "--providers", providers, "--format", "json", *flags],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+FLOAT_TYPES = {"float", "float16", "double", "bfloat16"}
+
+
+def check_device_only(name, rep, provider, failures):
+    """Every floating-point node on `provider`; the rest (integer shape
+    arithmetic) may fall back to the CPU."""
+    nodes = rep["nodes"]
+    for n in nodes:
+        if n["dtype"] in FLOAT_TYPES and n["provider"] != provider:
+            failures.append(f"{name}: node {n['name']} ({n['op']}, {n['dtype']}) is on {n['provider']}: {n['reason']}")
+    on = sum(n["provider"] == provider for n in nodes)
+    return f"{on} of {len(nodes)} nodes on {provider}, {len(rep['subgraphs'])} subgraphs, {len(rep['copies'])} copies"
+
+
+def check_convs_on(name, rep, provider, failures):
+    nodes = rep["nodes"]
+    for n in nodes:
+        if n["op"] == "Conv" and n["provider"] != provider:
+            failures.append(f"{name}: node {n['name']} (Conv) is on {n['provider']}: {n['reason']}")
+    ops = sorted({n["op"] for n in nodes if n["provider"] == provider})
+    on = sum(n["provider"] == provider for n in nodes)
+    return f"{on} of {len(nodes)} nodes on {provider} ({', '.join(ops)}), {len(rep['subgraphs'])} subgraphs"
 
 
 def check(name, rep, failures):
@@ -64,19 +95,45 @@ def check(name, rep, failures):
 
 
 def main():
-    prism, models = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    if len(args) < 2:
+        print(__doc__)
+        return 2
+    prism, models, suite, options = args[0], args[1], "example", []
+    rest = args[2:]
+    while rest:
+        if rest[0] == "--suite" and len(rest) > 1:
+            suite = rest[1]
+        elif rest[0] == "--option" and len(rest) > 1:
+            options += ["--provider-option", rest[1]]
+        else:
+            print(f"check_partition: bad argument {rest[0]}")
+            return 2
+        rest = rest[2:]
     failures = []
-    for name in ("resnet50", "mobilenet_v2", "squeezenet1_1", "vit_b_16"):
-        rep = report(prism, f"{models}/{name}/model.onnx")
+    names = ("resnet50", "mobilenet_v2", "squeezenet1_1", "vit_b_16")
+    if suite == "xrt-csim":
+        names = names[:3]
+    for name in names:
+        model = f"{models}/{name}/model.onnx"
+        if suite == "opencl":
+            print(f"{name}: " + check_device_only(name, report(prism, model, "opencl", *options), "opencl", failures))
+            continue
+        if suite == "xrt-csim":
+            rep = report(prism, model, "xrt,cpu", "--provider-option", "xrt:csim=1", *options)
+            print(f"{name}: " + check_convs_on(name, rep, "xrt", failures))
+            continue
+        rep = report(prism, model, "example,cpu", *options)
         n, s, c, b = check(name, rep, failures)
         print(f"{name}: {n} nodes, {s} subgraphs, {c} copies, {b} bytes per run")
         # Latency policy: never more copies than provider order.
-        lat = report(prism, f"{models}/{name}/model.onnx", "--policy", "latency")
+        lat = report(prism, model, "example,cpu", "--policy", "latency", *options)
         if len(lat["copies"]) > c:
             failures.append(f"{name}: latency policy makes {len(lat['copies'])} copies, provider order {c}")
     for f in failures:
         print("FAIL", f)
-    print(f"{4 - len({f.split(':')[0] for f in failures})} passed, {len({f.split(':')[0] for f in failures})} failed")
+    bad = len({f.split(':')[0] for f in failures})
+    print(f"{len(names) - bad} passed, {bad} failed")
     return 1 if failures else 0
 
 
