@@ -1,0 +1,21 @@
+# Turns kernels/*.cl into a C file: one NUL-terminated byte array per
+# program and a table {name, source, length} (ocl_sources.h declares it).
+# Run as: cmake -DOUT=file.c -DSOURCES="a.cl|b.cl" -P embed_cl.cmake
+set(body "/* Generated from the programs under providers/opencl/kernels: do not edit. */\n#include <stddef.h>\n#include \"ocl_sources.h\"\n")
+set(table "")
+set(n 0)
+string(REPLACE "|" ";" SOURCES "${SOURCES}")
+list(SORT SOURCES)
+foreach(src ${SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  file(READ ${src} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(APPEND body "static const char src_${name}[] = {${bytes}0};\n")
+  string(APPEND table "    {\"${name}\", src_${name}, ${len}},\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND body "const ocl_source ocl_sources[] = {\n${table}    {NULL, NULL, 0}};\nconst size_t ocl_source_count = ${n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})

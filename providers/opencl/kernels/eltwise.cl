@@ -1,0 +1,160 @@
+/*
+ * eltwise.cl — one-input and two-input elementwise ops for one compute type
+ * T (float, or half with PRISM_FP16). Values are loaded into float, computed
+ * there and stored back as T, so half gets float accuracy.
+ *
+ * The op is a kernel argument (the codes below must match ops/unary.c and
+ * ops/binary.c): one program holds every op, and a branch on a uniform value
+ * costs nothing next to the memory traffic.
+ *
+ * Broadcasting: the host collapses the shapes (ops/binary.c), so equal
+ * shapes and scalar operands reach the *_flat kernels (strides 0 or 1); any
+ * other pattern reaches the *_nd kernels with up to 8 dims, innermost first,
+ * each input with its own element strides (0 on a broadcast dim).
+ */
+#ifdef PRISM_FP16
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+#endif
+
+/* ---- unary op codes (ops/unary.c) ---- */
+#define UN_RELU 0
+#define UN_LEAKY_RELU 1
+#define UN_CLIP 2
+#define UN_SIGMOID 3
+#define UN_HARD_SIGMOID 4
+#define UN_HARD_SWISH 5
+#define UN_TANH 6
+#define UN_ERF 7
+#define UN_EXP 8
+#define UN_LOG 9
+#define UN_SQRT 10
+#define UN_NEG 11
+#define UN_ABS 12
+#define UN_RECIPROCAL 13
+#define UN_GELU_ERF 14
+#define UN_GELU_TANH 15
+
+/* ---- binary op codes (ops/binary.c) ---- */
+#define BIN_ADD 0
+#define BIN_SUB 1
+#define BIN_MUL 2
+#define BIN_DIV 3
+#define BIN_POW 4
+#define BIN_MAX 5
+#define BIN_MIN 6
+#define BIN_PRELU 7
+#define CMP_EQUAL 0
+#define CMP_LESS 1
+#define CMP_GREATER 2
+#define CMP_LESS_EQUAL 3
+#define CMP_GREATER_EQUAL 4
+
+/* clamp to [0, 1], NaN kept (comparisons with NaN are false) */
+inline float clamp01(float v) {
+    v = v > 1.0f ? 1.0f : v;
+    return v < 0.0f ? 0.0f : v;
+}
+
+inline float unary_op(int op, float x, float a, float b) {
+    switch (op) {
+    case UN_RELU: return x < 0.0f ? 0.0f : x;
+    case UN_LEAKY_RELU: return x < 0.0f ? a * x : x;
+    case UN_CLIP: /* max then min: lo > hi gives hi, as the spec says */
+        x = x < a ? a : x;
+        return x > b ? b : x;
+    case UN_SIGMOID: {
+        const float e = exp(-fabs(x)); /* <= 1: no overflow */
+        const float r = 1.0f / (1.0f + e);
+        return x >= 0.0f ? r : e * r;
+    }
+    case UN_HARD_SIGMOID: return clamp01(a * x + b);
+    case UN_HARD_SWISH: return x * clamp01(x * (1.0f / 6.0f) + 0.5f);
+    case UN_TANH: return tanh(x);
+    case UN_ERF: return erf(x);
+    case UN_EXP: return exp(x);
+    case UN_LOG: return log(x);
+    case UN_SQRT: return sqrt(x);
+    case UN_NEG: return -x;
+    case UN_ABS: return fabs(x);
+    case UN_RECIPROCAL: return 1.0f / x;
+    case UN_GELU_ERF: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case UN_GELU_TANH: return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    default: return x;
+    }
+}
+
+inline float binary_op(int op, float a, float b) {
+    switch (op) {
+    case BIN_ADD: return a + b;
+    case BIN_SUB: return a - b;
+    case BIN_MUL: return a * b;
+    case BIN_DIV: return a / b;
+    case BIN_POW: return b == 2.0f ? a * a : pow(a, b);
+    /* Max/Min propagate NaN, like numpy and the CPU provider */
+    case BIN_MAX: return isnan(a) ? a : isnan(b) ? b : (a > b ? a : b);
+    case BIN_MIN: return isnan(a) ? a : isnan(b) ? b : (a < b ? a : b);
+    case BIN_PRELU: return a < 0.0f ? b * a : a;
+    default: return a;
+    }
+}
+
+inline uchar compare_op(int op, float a, float b) {
+    switch (op) {
+    case CMP_EQUAL: return a == b;
+    case CMP_LESS: return a < b;
+    case CMP_GREATER: return a > b;
+    case CMP_LESS_EQUAL: return a <= b;
+    case CMP_GREATER_EQUAL: return a >= b;
+    default: return 0;
+    }
+}
+
+__kernel void unary(__global const T *x, __global T *y, long n, int op, float a, float b) {
+    const long i = get_global_id(0);
+    if (i < n) y[i] = (T)unary_op(op, (float)x[i], a, b);
+}
+
+__kernel void binary_flat(__global const T *a, __global const T *b, __global T *y, long n, int op, long sa,
+                          long sb) {
+    const long i = get_global_id(0);
+    if (i < n) y[i] = (T)binary_op(op, (float)a[i * sa], (float)b[i * sb]);
+}
+
+__kernel void compare_flat(__global const T *a, __global const T *b, __global uchar *y, long n, int op, long sa,
+                           long sb) {
+    const long i = get_global_id(0);
+    if (i < n) y[i] = compare_op(op, (float)a[i * sa], (float)b[i * sb]);
+}
+
+/* dims (innermost first) and the two inputs' strides */
+#define ND_PARAMS                                                                                       \
+    int rank, long d0, long d1, long d2, long d3, long d4, long d5, long d6, long d7, long a0, long a1, \
+        long a2, long a3, long a4, long a5, long a6, long a7, long b0, long b1, long b2, long b3, long b4, \
+        long b5, long b6, long b7
+
+/* Offsets oa, ob of output element i in the two inputs. */
+#define ND_OFFSETS(i)                                                                         \
+    const long dd[8] = {d0, d1, d2, d3, d4, d5, d6, d7};                                     \
+    const long sa[8] = {a0, a1, a2, a3, a4, a5, a6, a7};                                     \
+    const long sb[8] = {b0, b1, b2, b3, b4, b5, b6, b7};                                     \
+    long rest = (i), oa = 0, ob = 0;                                                          \
+    for (int k = 0; k < rank; k++) {                                                          \
+        const long c = rest % dd[k];                                                          \
+        rest /= dd[k];                                                                        \
+        oa += c * sa[k];                                                                      \
+        ob += c * sb[k];                                                                      \
+    }
+
+__kernel void binary_nd(__global const T *a, __global const T *b, __global T *y, long n, int op, ND_PARAMS) {
+    const long i = get_global_id(0);
+    if (i >= n) return;
+    ND_OFFSETS(i)
+    y[i] = (T)binary_op(op, (float)a[oa], (float)b[ob]);
+}
+
+__kernel void compare_nd(__global const T *a, __global const T *b, __global uchar *y, long n, int op, ND_PARAMS) {
+    const long i = get_global_id(0);
+    if (i >= n) return;
+    ND_OFFSETS(i)
+    y[i] = compare_op(op, (float)a[oa], (float)b[ob]);
+}

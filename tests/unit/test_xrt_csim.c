@@ -1,0 +1,416 @@
+/*
+ * test_xrt_csim.c — the XRT provider's numerics on its csim device (the HLS
+ * kernels' C code run on the host through the provider's full lowering,
+ * buffer and argument-binding path): single-node models of every op it
+ * claims, on providers xrt,cpu with xrt:csim=1, compared with the CPU
+ * provider on random inputs, each node checked to be placed on xrt; plus
+ * fused chains, declined nodes and the csim device without csim=1.
+ *
+ * XILINX_XRT and XCL_EMULATION_MODE are removed at start, so no XRT device
+ * is listed and the csim device is device 0.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_builder.h"
+#include "unit_util.h"
+
+static prism_env *env;
+static bool have_xrt;
+
+static int suite_init(void) {
+    unsetenv("XILINX_XRT");
+    unsetenv("XCL_EMULATION_MODE");
+    if (prism_env_create(&env) != PRISM_OK) return 1;
+    have_xrt = prism_env_load_provider(env, "xrt") == PRISM_OK;
+    if (!have_xrt) fprintf(stderr, "\n  the xrt provider is not built here (no XRT SDK): nothing to test\n");
+    return 0;
+}
+
+static int suite_clean(void) {
+    prism_env_destroy(env);
+    return 0;
+}
+
+static uint64_t rng_state = 4242;
+static float rnd(float lo, float hi) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return lo + (hi - lo) * (float)((double)(z >> 11) / 9007199254740992.0);
+}
+
+static float *rnd_values(int rank, const int64_t *dims, float lo, float hi) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v) abort();
+    for (int64_t i = 0; i < n; i++) v[i] = rnd(lo, hi);
+    return v;
+}
+
+typedef struct feed {
+    size_t n;
+    const char *names[4];
+    prism_tensor *t[4];
+} feed;
+
+static void feed_input(mb_model *m, feed *f, const char *name, int rank, const int64_t *dims) {
+    mb_input(m, name, PRISM_DTYPE_FLOAT, rank, dims);
+    float *v = rnd_values(rank, dims, -2.0f, 2.0f);
+    f->names[f->n] = name;
+    f->t[f->n++] = mb_float_tensor(rank, dims, v);
+    free(v);
+}
+
+static void init_rnd(mb_model *m, const char *name, int rank, const int64_t *dims) {
+    float *v = rnd_values(rank, dims, -1.0f, 1.0f);
+    mb_init_float(m, name, rank, dims, v);
+    free(v);
+}
+
+static prism_status make_session(mb_model *m, const char *providers, const char *const *opts, prism_session **out) {
+    prism_session_options *o;
+    prism_status st = prism_session_options_create(&o);
+    if (st) return st;
+    prism_session_options_set_environment(o, 0);
+    prism_session_options_set_threads(o, 1);
+    st = prism_session_options_set_providers(o, providers);
+    for (size_t i = 0; !st && opts && opts[i]; i++) st = prism_session_options_add_provider_option_string(o, opts[i]);
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    if (!st) st = prism_session_create_from_memory(env, bytes, size, o, out);
+    free(bytes);
+    prism_session_options_destroy(o);
+    return st;
+}
+
+static const char *const CSIM[] = {"xrt:csim=1", NULL};
+
+static prism_tensor *run1(prism_session *s, const feed *f) {
+    prism_tensor *y = NULL;
+    prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, 1, &y);
+    if (st) fprintf(stderr, "\n  run: %s: %s\n", prism_status_name(st), prism_last_error_message());
+    CU_ASSERT_EQUAL(st, PRISM_OK);
+    return y;
+}
+
+/* |got - want| <= 1e-5 + 1e-4 |want| everywhere (same shape). */
+static void expect_close(const prism_tensor *got, const prism_tensor *want, const char *label) {
+    CU_ASSERT_FATAL(got != NULL && want != NULL);
+    CU_ASSERT_EQUAL_FATAL(prism_tensor_rank(got), prism_tensor_rank(want));
+    for (size_t i = 0; i < prism_tensor_rank(want); i++)
+        CU_ASSERT_EQUAL_FATAL(prism_tensor_dims(got)[i], prism_tensor_dims(want)[i]);
+    const float *g = prism_tensor_data_const(got), *w = prism_tensor_data_const(want);
+    int64_t n = prism_tensor_element_count(want), bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabsf(g[i] - w[i]) <= 1e-5f + 1e-4f * fabsf(w[i])) && bad++ < 3)
+            fprintf(stderr, "\n  %s: element %lld: xrt csim %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Run m on xrt,cpu with csim=1 and on cpu alone: every node must be on xrt
+ * (counted: `on_xrt` of them) and the outputs must agree. Frees m and f. */
+static void compare(mb_model *m, feed *f, const char *label, size_t on_xrt) {
+    if (!have_xrt) goto done;
+    prism_session *cpu = NULL, *x = NULL;
+    UNIT_OK(make_session(m, "cpu", NULL, &cpu));
+    prism_status st = make_session(m, "xrt,cpu", CSIM, &x);
+    if (st) fprintf(stderr, "\n  %s: xrt session: %s\n", label, prism_last_error_message());
+    CU_ASSERT_EQUAL(st, PRISM_OK);
+    if (cpu && x) {
+        size_t n_xrt = 0;
+        for (size_t i = 0; i < prism_session_node_count(x); i++) {
+            prism_node_placement p = {.struct_size = sizeof p};
+            UNIT_OK(prism_session_node_placement(x, i, &p));
+            if (!strcmp(p.provider, "xrt")) n_xrt++;
+            else fprintf(stderr, "\n  %s: node '%s' (%s) on %s: %s", label, p.name, p.op_type, p.provider, p.reason);
+        }
+        CU_ASSERT_EQUAL(n_xrt, on_xrt);
+        const char *report = prism_session_placement(x, "text");
+        CU_ASSERT_PTR_NOT_NULL(report);
+        if (report) MB_CONTAINS(report, "Prism HLS C simulation (csim)");
+        prism_tensor *want = run1(cpu, f), *got = run1(x, f);
+        if (want && got) expect_close(got, want, label);
+        prism_tensor_destroy(want);
+        prism_tensor_destroy(got);
+    }
+    prism_session_destroy(cpu);
+    prism_session_destroy(x);
+done:
+    for (size_t i = 0; i < f->n; i++) prism_tensor_destroy(f->t[i]);
+    f->n = 0;
+    mb_free(m);
+}
+
+static mb_model *one_node(int64_t opset, const char *op, const char *inputs, Onnx__NodeProto **node) {
+    mb_model *m = mb_new(opset);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
+    Onnx__NodeProto *n = mb_node(m, op, "n0", inputs, "Y");
+    if (node) *node = n;
+    return m;
+}
+
+#define D(...) (const int64_t[]){__VA_ARGS__}
+
+/* ---- Conv ------------------------------------------------------------------------ */
+
+typedef struct conv_case {
+    const char *label;
+    int64_t x[4], w[4];
+    bool bias;
+    int64_t group;
+    const char *auto_pad;
+    const int64_t *pads, *strides, *dilations;
+} conv_case;
+
+static void test_conv(void) {
+    const conv_case cases[] = {
+        {"3x3 pads 1 + bias", {2, 3, 10, 9}, {8, 3, 3, 3}, true, 1, NULL, D(1, 1, 1, 1), NULL, NULL},
+        {"1x1 direct (no im2col), batch 2", {2, 16, 7, 7}, {24, 16, 1, 1}, true, 1, NULL, NULL, NULL, NULL},
+        {"1x1 stride 2", {1, 16, 8, 8}, {8, 16, 1, 1}, false, 1, NULL, NULL, D(2, 2), NULL},
+        {"strides + dilations + asymmetric pads", {1, 4, 15, 17}, {5, 4, 3, 3}, true, 1, NULL, D(2, 1, 0, 2),
+         D(2, 3), D(2, 2)},
+        {"groups", {2, 6, 8, 8}, {9, 2, 3, 3}, true, 3, NULL, D(1, 1, 1, 1), NULL, NULL},
+        {"depthwise stride 2", {1, 8, 9, 9}, {8, 1, 3, 3}, true, 8, NULL, D(1, 1, 1, 1), D(2, 2), NULL},
+        {"SAME_UPPER", {1, 3, 7, 6}, {4, 3, 4, 3}, false, 1, "SAME_UPPER", NULL, D(2, 2), NULL},
+        {"large K across GEMM tiles", {1, 80, 9, 9}, {70, 80, 3, 3}, true, 1, NULL, D(1, 1, 1, 1), NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv_case *c = &cases[i];
+        Onnx__NodeProto *n;
+        mb_model *m = one_node(13, "Conv", c->bias ? "X,W,B" : "X,W", &n);
+        feed f = {0};
+        feed_input(m, &f, "X", 4, c->x);
+        init_rnd(m, "W", 4, c->w);
+        if (c->bias) init_rnd(m, "B", 1, c->w);
+        if (c->group > 1) mb_attr_int(m, n, "group", c->group);
+        if (c->auto_pad) mb_attr_string(m, n, "auto_pad", c->auto_pad);
+        if (c->pads) mb_attr_ints(m, n, "pads", 4, c->pads);
+        if (c->strides) mb_attr_ints(m, n, "strides", 2, c->strides);
+        if (c->dilations) mb_attr_ints(m, n, "dilations", 2, c->dilations);
+        compare(m, &f, c->label, 1);
+    }
+}
+
+/* ---- Gemm / MatMul ---------------------------------------------------------------- */
+
+static void gemm_case(const char *label, int64_t M, int64_t N, int64_t K, int ta, int tb, int c_rank,
+                      const int64_t *c_dims, float alpha, float beta) {
+    Onnx__NodeProto *n;
+    mb_model *m = one_node(13, "Gemm", c_rank ? "A,B,C" : "A,B", &n);
+    feed f = {0};
+    feed_input(m, &f, "A", 2, ta ? D(K, M) : D(M, K));
+    init_rnd(m, "B", 2, tb ? D(N, K) : D(K, N));
+    if (c_rank) init_rnd(m, "C", c_rank, c_dims);
+    if (ta) mb_attr_int(m, n, "transA", 1);
+    if (tb) mb_attr_int(m, n, "transB", 1);
+    if (alpha != 1.0f) mb_attr_float(m, n, "alpha", alpha);
+    if (beta != 1.0f) mb_attr_float(m, n, "beta", beta);
+    compare(m, &f, label, 1);
+}
+
+static void test_gemm(void) {
+    gemm_case("plain", 5, 7, 9, 0, 0, 0, NULL, 1.0f, 1.0f);
+    gemm_case("transB + bias [N] (FC layer)", 3, 70, 130, 0, 1, 1, D(70), 1.0f, 1.0f);
+    gemm_case("transA + bias [M,N] + alpha/beta", 66, 5, 8, 1, 0, 2, D(66, 5), 0.5f, 2.0f);
+    gemm_case("bias [M,1]", 4, 6, 3, 0, 0, 2, D(4, 1), 1.0f, 1.0f);
+    gemm_case("scalar bias", 4, 6, 3, 1, 1, 1, D(1), 1.0f, -1.0f);
+}
+
+static void test_matmul(void) {
+    struct {
+        const char *label;
+        int ra, rb;
+        int64_t a[3], b[3];
+    } cases[] = {
+        {"2-D", 2, 2, {7, 65}, {65, 3}},
+        {"3-D A, 2-D B (rows folded)", 3, 2, {2, 5, 6}, {6, 4}},
+        {"3-D batched", 3, 3, {3, 4, 5}, {3, 5, 2}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mb_model *m = one_node(13, "MatMul", "A,B", NULL);
+        feed f = {0};
+        feed_input(m, &f, "A", cases[i].ra, cases[i].a);
+        feed_input(m, &f, "B", cases[i].rb, cases[i].b);
+        compare(m, &f, cases[i].label, 1);
+    }
+}
+
+/* ---- element-wise -------------------------------------------------------------------- */
+
+static void binary_case(const char *op, int ra, const int64_t *da, int rb, const int64_t *db, bool b_const) {
+    char label[64];
+    snprintf(label, sizeof label, "%s rank %d x rank %d%s", op, ra, rb, b_const ? " (constant)" : "");
+    mb_model *m = one_node(13, op, "A,B", NULL);
+    feed f = {0};
+    feed_input(m, &f, "A", ra, da);
+    if (b_const) init_rnd(m, "B", rb, db);
+    else feed_input(m, &f, "B", rb, db);
+    compare(m, &f, label, 1);
+}
+
+static void test_binary(void) {
+    const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    for (int i = 0; i < 4; i++) {
+        binary_case(ops[i], 4, D(2, 3, 4, 5), 4, D(2, 3, 4, 5), false); /* same shape */
+        binary_case(ops[i], 4, D(2, 3, 4, 5), 0, NULL, true);          /* scalar */
+        binary_case(ops[i], 4, D(2, 3, 4, 5), 3, D(3, 1, 1), true);    /* per channel */
+        binary_case(ops[i], 2, D(6, 7), 1, D(7), false);               /* per column */
+    }
+    binary_case("Add", 3, D(3, 1, 1), 4, D(2, 3, 4, 5), false); /* commutative: a broadcasts */
+    binary_case("Mul", 1, D(1), 3, D(2, 3, 4), false);
+}
+
+static void test_relu_clip(void) {
+    mb_model *m = one_node(13, "Relu", "X", NULL);
+    feed f = {0};
+    feed_input(m, &f, "X", 3, D(2, 5, 7));
+    compare(m, &f, "Relu", 1);
+    /* Clip-13 with constant bounds (ReLU6), and Clip-6 with attributes */
+    m = one_node(13, "Clip", "X,lo,hi", NULL);
+    feed_input(m, &f, "X", 2, D(9, 9));
+    mb_init_float(m, "lo", 0, NULL, (const float[]){0.0f});
+    mb_init_float(m, "hi", 0, NULL, (const float[]){0.5f});
+    compare(m, &f, "Clip-13 [0, 0.5]", 1);
+    Onnx__NodeProto *n;
+    m = one_node(6, "Clip", "X", &n);
+    mb_attr_float(m, n, "min", -0.25f);
+    mb_attr_float(m, n, "max", 1.0f);
+    feed_input(m, &f, "X", 1, D(40));
+    compare(m, &f, "Clip-6 attributes", 1);
+}
+
+/* ---- pooling ------------------------------------------------------------------------ */
+
+static void pool_case(const char *label, const char *op, const int64_t *x, const int64_t *k, const int64_t *pads,
+                      const int64_t *strides, int ceil_mode, int count_include_pad) {
+    Onnx__NodeProto *n;
+    mb_model *m = one_node(13, op, "X", &n);
+    feed f = {0};
+    feed_input(m, &f, "X", 4, x);
+    if (k) mb_attr_ints(m, n, "kernel_shape", 2, k);
+    if (pads) mb_attr_ints(m, n, "pads", 4, pads);
+    if (strides) mb_attr_ints(m, n, "strides", 2, strides);
+    if (ceil_mode) mb_attr_int(m, n, "ceil_mode", 1);
+    if (count_include_pad) mb_attr_int(m, n, "count_include_pad", 1);
+    compare(m, &f, label, 1);
+}
+
+static void test_pool(void) {
+    pool_case("MaxPool 3x3 s2 p1", "MaxPool", D(2, 3, 11, 12), D(3, 3), D(1, 1, 1, 1), D(2, 2), 0, 0);
+    pool_case("MaxPool ceil_mode", "MaxPool", D(1, 4, 13, 13), D(3, 3), NULL, D(2, 2), 1, 0);
+    pool_case("AveragePool pads", "AveragePool", D(1, 3, 8, 9), D(3, 2), D(1, 0, 1, 1), D(1, 2), 0, 0);
+    pool_case("AveragePool count_include_pad", "AveragePool", D(1, 3, 8, 8), D(3, 3), D(1, 1, 1, 1), D(2, 2), 0,
+              1);
+    pool_case("GlobalAveragePool 7x7", "GlobalAveragePool", D(2, 16, 7, 7), NULL, NULL, NULL, 0, 0);
+}
+
+/* Conv -> Relu and Add -> Clip fused: two nodes each, one kernel launch. */
+static void test_fused_chain(void) {
+    mb_model *m = mb_new(13);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
+    feed f = {0};
+    feed_input(m, &f, "X", 4, D(1, 4, 6, 6));
+    init_rnd(m, "W", 4, D(4, 4, 3, 3));
+    init_rnd(m, "B", 1, D(4));
+    init_rnd(m, "S", 3, D(4, 1, 1));
+    mb_init_float(m, "lo", 0, NULL, (const float[]){0.0f});
+    mb_init_float(m, "hi", 0, NULL, (const float[]){0.3f});
+    Onnx__NodeProto *c = mb_node(m, "Conv", "conv", "X,W,B", "C");
+    mb_attr_ints(m, c, "pads", 4, D(1, 1, 1, 1));
+    mb_node(m, "Relu", "relu", "C", "R");
+    mb_node(m, "Add", "add", "R,S", "A");
+    mb_node(m, "Clip", "clip", "A,lo,hi", "Y");
+    compare(m, &f, "Conv-Relu-Add-Clip", 4);
+}
+
+/* Without csim=1 the csim device claims nothing: a session with only xrt fails
+ * naming the node; with xrt,cpu everything goes to the CPU. */
+static void test_csim_needs_option(void) {
+    if (!have_xrt) return;
+    mb_model *m = one_node(13, "Relu", "X", NULL);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 1, D(4));
+    prism_session *s = NULL;
+    prism_session_options *o;
+    UNIT_OK(prism_session_options_create(&o));
+    prism_session_options_set_environment(o, 0);
+    prism_session_options_set_fallback(o, 0);
+    UNIT_OK(prism_session_options_set_providers(o, "xrt"));
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    prism_status st = prism_session_create_from_memory(env, bytes, size, o, &s);
+    CU_ASSERT_NOT_EQUAL(st, PRISM_OK);
+    prism_session_destroy(s);
+    s = NULL;
+    UNIT_OK(prism_session_options_set_providers(o, "xrt,cpu"));
+    prism_session_options_set_fallback(o, 1);
+    UNIT_OK(prism_session_create_from_memory(env, bytes, size, o, &s));
+    prism_node_placement p = {.struct_size = sizeof p};
+    UNIT_OK(prism_session_node_placement(s, 0, &p));
+    CU_ASSERT_STRING_EQUAL(p.provider, "cpu");
+    prism_session_destroy(s);
+    /* bad option values fail naming the option */
+    UNIT_OK(prism_session_options_add_provider_option_string(o, "xrt:timeout_ms=soon"));
+    MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, prism_session_create_from_memory(env, bytes, size, o, &s),
+                   "timeout_ms");
+    free(bytes);
+    prism_session_options_destroy(o);
+    mb_free(m);
+}
+
+/* Nodes the kernels cannot run are declined and run on the CPU. */
+static void test_declined(void) {
+    if (!have_xrt) return;
+    struct {
+        const char *label;
+        mb_model *m;
+    } cases[3];
+    mb_model *m = one_node(13, "Add", "A,B", NULL); /* two-axis broadcast */
+    mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2, 3, 4));
+    mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2, 1, 4));
+    cases[0].label = "Add with a two-axis broadcast";
+    cases[0].m = m;
+    Onnx__NodeProto *n;
+    m = one_node(13, "MaxPool", "X", &n); /* window past the line buffers */
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 4, D(1, 1, 20, 20));
+    mb_attr_ints(m, n, "kernel_shape", 2, D(17, 17));
+    cases[1].label = "MaxPool 17x17";
+    cases[1].m = m;
+    m = one_node(13, "Conv", "X,W", NULL); /* 1-D convolution */
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 3, D(1, 2, 9));
+    init_rnd(m, "W", 3, D(2, 2, 3));
+    cases[2].label = "Conv 1-D";
+    cases[2].m = m;
+    for (int i = 0; i < 3; i++) {
+        prism_session *s = NULL;
+        prism_status st = make_session(cases[i].m, "xrt,cpu", CSIM, &s);
+        CU_ASSERT_EQUAL(st, PRISM_OK);
+        if (!st) {
+            prism_node_placement p = {.struct_size = sizeof p};
+            UNIT_OK(prism_session_node_placement(s, 0, &p));
+            if (strcmp(p.provider, "cpu")) fprintf(stderr, "\n  %s placed on %s", cases[i].label, p.provider);
+            CU_ASSERT_STRING_EQUAL(p.provider, "cpu");
+        }
+        prism_session_destroy(s);
+        mb_free(cases[i].m);
+    }
+}
+
+int main(void) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    CU_pSuite s = CU_add_suite("xrt provider, csim device", suite_init, suite_clean);
+    CU_add_test(s, "Conv (groups, depthwise, strides, dilations, pads, bias) vs CPU", test_conv);
+    CU_add_test(s, "Gemm vs CPU", test_gemm);
+    CU_add_test(s, "MatMul vs CPU", test_matmul);
+    CU_add_test(s, "Add/Sub/Mul/Div with broadcast vs CPU", test_binary);
+    CU_add_test(s, "Relu and Clip vs CPU", test_relu_clip);
+    CU_add_test(s, "MaxPool/AveragePool/GlobalAveragePool vs CPU", test_pool);
+    CU_add_test(s, "fused Conv-Relu and Add-Clip chain vs CPU", test_fused_chain);
+    CU_add_test(s, "csim device needs csim=1", test_csim_needs_option);
+    CU_add_test(s, "declined nodes go to the CPU", test_declined);
+    return unit_run_all();
+}
