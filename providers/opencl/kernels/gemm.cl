@@ -10,7 +10,11 @@
  *
  * Batches: batch index b splits into (b / inner, b % inner) with one stride
  * each, which covers convolution groups per image and MatMul broadcasting
- * over up to two batch dims. Accumulation is in float for every T.
+ * over up to two batch dims. Accumulation is in float for every T, and in
+ * two levels: each slice of K is summed on its own and then added to the
+ * total, so the rounding error grows with the slice length plus the number
+ * of slices instead of with K (a 2048-long dot product summed in one running
+ * float drifts past the conformance tolerance).
  * Activation codes: 0 none, 1 relu, 2 clip(lo, hi), 3 leaky relu(alpha2).
  */
 #ifdef PRISM_FP16
@@ -85,13 +89,18 @@ __kernel __attribute__((reqd_work_group_size(WG, WG, 1))) void gemm_tiled(GEMM_A
             Bs[kk][nn] = (gn < N && gk < K) ? (float)B[bo_ + (tb ? (long)gn * ldb + gk : (long)gk * ldb + gn)] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        float part[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) part[i][j] = 0.0f;
         for (int kk = 0; kk < TK; kk++) {
             float a[4], bb[4];
             for (int i = 0; i < 4; i++) a[i] = As[kk][ty + i * WG];
             for (int j = 0; j < 4; j++) bb[j] = Bs[kk][tx + j * WG];
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) acc[i][j] = mad(a[i], bb[j], acc[i][j]);
+                for (int j = 0; j < 4; j++) part[i][j] = fma(a[i], bb[j], part[i][j]);
         }
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] += part[i][j];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < 4; i++) {
@@ -113,6 +122,11 @@ __kernel void gemm_small(GEMM_ARGS) {
     const __global T *pa = A + ao + (ta ? (long)m : (long)m * lda);
     const __global T *pb = B + bo_ + (tb ? (long)n * ldb : (long)n);
     float acc = 0.0f;
-    for (int k = 0; k < K; k++) acc = mad((float)pa[k * as], (float)pb[k * bs], acc);
+    for (int k0 = 0; k0 < K; k0 += TK) {
+        const int k1 = min(K, k0 + TK);
+        float part = 0.0f;
+        for (int k = k0; k < k1; k++) part = fma((float)pa[k * as], (float)pb[k * bs], part);
+        acc += part;
+    }
     EPILOGUE(m, n, acc);
 }
