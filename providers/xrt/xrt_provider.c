@@ -174,6 +174,10 @@ static prism_status xr_instance_create(prism_provider *p, uint32_t device, const
         return st;
     }
     inst->enabled = true;
+    if (!csim_device && !strcmp(p->mode, "noop"))
+        p->host->log(hc, PRISM_LOG_WARNING,
+                     "XCL_EMULATION_MODE=noop: the host-side sequence runs but the kernels compute nothing, "
+                     "so outputs of nodes placed on this device are meaningless");
     for (int k = 0; k < XK_COUNT; k++)
         if (!inst->bind[k].ok) {
             snprintf(msg, sizeof msg, "xrt: %s: the ops needing it are not claimed", inst->bind[k].why);
