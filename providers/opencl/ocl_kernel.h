@@ -13,7 +13,8 @@
  * half), so one templated body serves every dtype; binaries are cached on
  * disk (ocl_cache.c).
  *
- * Adding an op: one row in ocl_ops.def and one file under ops/ (plus its
+ * Adding an op: one row in ocl_ops_nn.def or ocl_ops_tensor.def and one file
+ * under ops/ (plus its
  * .cl program when it needs new device code).
  */
 #ifndef PRISM_OCL_KERNEL_H

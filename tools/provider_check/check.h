@@ -147,6 +147,9 @@ typedef struct pc_target {
     const char *reference;
     uint64_t seed;
     bool corrupt; /* --self-test-corrupt */
+    /* --provider-option specs ("PROVIDER:KEY=VALUE") for every session. */
+    const char *const *options;
+    size_t n_options;
 } pc_target;
 
 /* Run case c: PASS, FAIL (reason says why: the mismatch, the error) or SKIP

@@ -24,11 +24,13 @@ static pc_verdict verdict(pc_verdict v, char *reason, size_t size, const char *f
 }
 
 /* A session on exactly one provider, no fallback, no environment overrides. */
-static prism_status make_session(prism_env *env, const char *provider, const uint8_t *model, size_t size,
-                                 prism_session **out) {
+static prism_status make_session(const pc_target *t, prism_env *env, const char *provider, const uint8_t *model,
+                                 size_t size, prism_session **out) {
     prism_session_options *opts = NULL;
     prism_status st = prism_session_options_create(&opts);
     if (!st) st = prism_session_options_set_providers(opts, provider);
+    for (size_t k = 0; k < t->n_options && !st; k++)
+        st = prism_session_options_add_provider_option_string(opts, t->options[k]);
     if (!st) st = prism_session_options_set_fallback(opts, 0);
     if (!st) st = prism_session_options_set_environment(opts, 0);
     if (!st) st = prism_session_create_from_memory(env, model, size, opts, out);
@@ -101,7 +103,7 @@ static pc_verdict run_case(const pc_target *t, const pc_case *c, const pc_parsed
                            size_t size) {
     if (!prepare(t, c, p, r, reason, size)) return PC_FAIL;
 
-    prism_status st = make_session(t->env, t->provider, r->model, r->model_size, &r->test);
+    prism_status st = make_session(t, t->env, t->provider, r->model, r->model_size, &r->test);
     if (st == PRISM_ERR_NOT_SUPPORTED)
         return verdict(PC_SKIP, reason, size, "not claimed by '%s': %s", t->provider, prism_last_error_message());
     if (st)
@@ -116,7 +118,7 @@ static pc_verdict run_case(const pc_target *t, const pc_case *c, const pc_parsed
         return verdict(PC_FAIL, reason, size, "the session has %zu outputs, the case %zu",
                        prism_session_output_count(r->test), p->n_outputs);
 
-    st = make_session(t->ref_env, t->reference, r->model, r->model_size, &r->ref);
+    st = make_session(t, t->ref_env, t->reference, r->model, r->model_size, &r->ref);
     if (st)
         return verdict(PC_SKIP, reason, size, "the reference '%s' cannot run it: %s: %s", t->reference,
                        prism_status_name(st), prism_last_error_message());

@@ -18,7 +18,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: " PROG " --provider NAME_OR_PATH [--reference NAME_OR_PATH] [--filter OP[,OP...]]\n"
-            "                            [--seed N] [-v] [--list]\n"
+            "                            [--provider-option P:K=V ...] [--seed N] [-v] [--list]\n"
             "\n"
             "Runs each single-node case of the kit on the provider under test and on the reference\n"
             "provider (default cpu) with the same seeded inputs, and compares the outputs\n"
@@ -27,6 +27,8 @@ static void usage(FILE *out) {
             "  --provider P     provider under test: a name (found like any provider) or a library path\n"
             "  --reference P    provider whose outputs are taken as right (default cpu)\n"
             "  --filter OPS     only the cases of these op types (comma-separated)\n"
+            "  --provider-option P:K=V  an option for provider P in every session (repeatable),\n"
+            "                   e.g. xrt:csim=1 or opencl:device=1\n"
             "  --seed N         seed of the generated inputs (default 1)\n"
             "  -v, --verbose    say why each case was skipped; log warnings to stderr\n"
             "  --list           list the cases (with --filter: those selected) and exit\n"
@@ -44,8 +46,12 @@ static void log_to_stderr(void *user, prism_log_level level, const char *message
     fprintf(stderr, PROG " [%s] %s\n", level <= PRISM_LOG_ERROR ? names[level] : "?", message);
 }
 
+#define MAX_OPTIONS 32
+
 typedef struct args {
     const char *provider, *reference, *filter;
+    const char *options[MAX_OPTIONS];
+    size_t n_options;
     unsigned long long seed;
     bool verbose, list, corrupt;
 } args;
@@ -76,6 +82,16 @@ static int parse_args(int argc, char **argv, args *a) {
                 fprintf(stderr, PROG ": --seed expects a non-negative integer, got '%s'\n", value);
                 return USAGE_ERROR;
             }
+        } else if (!strcmp(arg, "--provider-option")) {
+            if (i + 1 >= argc || !strchr(argv[i + 1], ':') || !strchr(argv[i + 1], '=')) {
+                fprintf(stderr, PROG ": --provider-option needs PROVIDER:KEY=VALUE\n");
+                return USAGE_ERROR;
+            }
+            if (a->n_options == MAX_OPTIONS) {
+                fprintf(stderr, PROG ": at most %d --provider-option\n", MAX_OPTIONS);
+                return USAGE_ERROR;
+            }
+            a->options[a->n_options++] = argv[++i];
         } else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
             a->verbose = true;
         } else if (!strcmp(arg, "--list")) {
@@ -204,7 +220,12 @@ int main(int argc, char **argv) {
         prism_env_set_logger(env, log_to_stderr, NULL, PRISM_LOG_WARNING);
         prism_env_set_logger(ref_env, log_to_stderr, NULL, PRISM_LOG_WARNING);
     }
-    pc_target t = {.env = env, .ref_env = ref_env, .seed = a.seed, .corrupt = a.corrupt};
+    pc_target t = {.env = env,
+                   .ref_env = ref_env,
+                   .seed = a.seed,
+                   .corrupt = a.corrupt,
+                   .options = a.options,
+                   .n_options = a.n_options};
     t.provider = load(env, "tested", a.provider);
     t.reference = t.provider ? load(ref_env, "reference", a.reference) : NULL;
     rc = t.provider && t.reference ? run_all(&a, &t) : 1;
