@@ -14,8 +14,7 @@
  * disk (ocl_cache.c).
  *
  * Adding an op: one row in ocl_ops_nn.def or ocl_ops_tensor.def and one file
- * under ops/ (plus its
- * .cl program when it needs new device code).
+ * under ops/ (plus its .cl program when it needs new device code).
  */
 #ifndef PRISM_OCL_KERNEL_H
 #define PRISM_OCL_KERNEL_H
