@@ -73,7 +73,12 @@ prism_status ocl_launch(ocl_ctx *ctx, const char *program, const char *type, con
         return ocl_fail(ctx, PRISM_ERR_INTERNAL, "clSetKernelArg failed for argument %u of kernel %s (%s.cl, T=%s): %s (%d)",
                         i - 1, kernel, program, type, ocl_error_name(e), (int)e);
     }
-    e = clEnqueueNDRangeKernel(inst->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
+    /* fail_launch=N: the Nth launch fails the way a driver reports a
+     * device that ran out of resources or went away. */
+    if (inst->fail_launch && ++inst->launches == inst->fail_launch)
+        e = CL_OUT_OF_RESOURCES;
+    else
+        e = clEnqueueNDRangeKernel(inst->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
     pthread_mutex_unlock(&inst->launch_lock);
     if (e != CL_SUCCESS)
         return ocl_fail(ctx, PRISM_ERR_PROVIDER, "kernel %s (%s.cl, T=%s): clEnqueueNDRangeKernel failed: %s (%d)", kernel,

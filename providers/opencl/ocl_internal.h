@@ -103,6 +103,10 @@ struct prism_instance {
     /* kernel objects: set-args + enqueue happen under launch_lock */
     pthread_mutex_t launch_lock;
     ocl_kernel_entry *kernels;
+    /* Launches so far and the one that fails on purpose (option
+     * fail_launch=N, 0 = never): a test aid that makes the driver's failure
+     * path run on a healthy device. Under launch_lock. */
+    uint64_t launches, fail_launch;
 };
 
 /* ---- memory (ocl_memory.c) ------------------------------------------------- */

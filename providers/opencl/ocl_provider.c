@@ -4,6 +4,7 @@
  * capability. The provider talks to OpenCL only through the ICD loader, so
  * it loads (and reports zero devices) on machines without any driver.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,19 @@ static prism_status set_option(prism_provider *p, prism_instance *inst, const ch
         snprintf(inst->build_options, sizeof inst->build_options, "%s", v);
         return PRISM_OK;
     }
+    if (!strcmp(k, "fail_launch")) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!*v || *end || errno || v[0] == '-') {
+            snprintf(msg, sizeof msg, "option fail_launch=%s: expected a launch count (0 = never)", v);
+            goto bad;
+        }
+        inst->fail_launch = n;
+        return PRISM_OK;
+    }
     if (!strcmp(k, "intra_op_threads")) return PRISM_OK; /* the host's, for CPU providers: the device sets its own */
-    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options)", k);
+    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options, fail_launch)", k);
 bad:
     p->host->set_error(hc, msg);
     return PRISM_ERR_INVALID_ARGUMENT;
