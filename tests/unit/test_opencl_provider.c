@@ -521,7 +521,12 @@ static void test_gemm(void) {
         int crank;
     } cases[] = {{70, 40, 50, 0, 0, 1.0f, 1.0f, 1}, {1, 64, 100, 0, 1, 1.0f, 1.0f, 1},
                  {33, 65, 97, 1, 0, 0.5f, 2.0f, 2}, {65, 31, 64, 1, 1, 1.5f, 0.0f, 0},
-                 {128, 96, 130, 0, 1, 1.0f, 1.0f, 2}, {5, 7, 3, 0, 0, 1.0f, 1.0f, -1}};
+                 {128, 96, 130, 0, 1, 1.0f, 1.0f, 2}, {5, 7, 3, 0, 0, 1.0f, 1.0f, -1},
+                 /* CPU devices: ragged N with a transposed B copied first,
+                  * N of exactly one block, K of one, a full [M, N] C,
+                  * and a K long enough to split the rows into bands. */
+                 {40, 300, 17, 0, 1, 1.0f, 1.0f, 2}, {9, 33, 16, 1, 0, 1.0f, 1.0f, 1},
+                 {64, 1, 40, 0, 0, 1.0f, 1.0f, 3}, {100, 2048, 40, 0, 0, 1.0f, 0.5f, 3}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Onnx__NodeProto *n;
         feed f = {0};
@@ -533,6 +538,7 @@ static void test_gemm(void) {
         if (cases[i].crank == 0) init_rnd(m, "C", 0, NULL, -1.0f, 1.0f);
         if (cases[i].crank == 1) init_rnd(m, "C", 1, D(N), -1.0f, 1.0f);
         if (cases[i].crank == 2) init_rnd(m, "C", 2, D(M, 1), -1.0f, 1.0f);
+        if (cases[i].crank == 3) init_rnd(m, "C", 2, D(M, N), -1.0f, 1.0f);
         mb_attr_int(m, n, "transA", cases[i].ta);
         mb_attr_int(m, n, "transB", cases[i].tb);
         mb_attr_float(m, n, "alpha", cases[i].alpha);
@@ -552,6 +558,7 @@ static void test_matmul(void) {
         {2, 2, {64, 48}, {48, 80}},          {3, 2, {3, 40, 33}, {33, 70}},       {3, 3, {4, 5, 6}, {4, 6, 7}},
         {4, 3, {2, 3, 9, 8}, {3, 8, 10}},    {4, 4, {2, 1, 9, 8}, {1, 3, 8, 10}}, {1, 2, {16}, {16, 9}},
         {2, 1, {9, 16}, {16}},               {1, 3, {16}, {2, 16, 5}},             {3, 2, {2, 100, 70}, {70, 90}},
+        {3, 3, {3, 20, 50}, {3, 50, 33}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         feed f = {0};

@@ -85,8 +85,10 @@ static prism_status conv_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
     for (int i = 0; i < 3; i++)
         if (in3[i] > INT32_MAX || out3[i] > INT32_MAX || C * KK > INT32_MAX)
             return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Conv dims beyond 2^31");
+    /* CPU devices: the one-row-per-work-item forms (see kernels/conv.cl). */
+    const bool rows = ocl_device_is_cpu(ctx);
     if (Cg == 1 && G == C && sp <= 2 && in3[0] == 1) {
-        size_t global[3] = {(size_t)OS, (size_t)M, (size_t)N};
+        size_t global[3] = {(size_t)(rows ? out3[1] : OS), (size_t)M, (size_t)N};
         ocl_arg args[] = {ocl_arg_mem(x->mem), ocl_arg_mem(w->mem), ocl_arg_mem(b ? b->mem : NULL), ocl_arg_mem(y->mem),
                           ocl_arg_i32((int32_t)C), ocl_arg_i32((int32_t)M), ocl_arg_i32((int32_t)in3[1]),
                           ocl_arg_i32((int32_t)in3[2]), ocl_arg_i32((int32_t)out3[1]), ocl_arg_i32((int32_t)out3[2]),
@@ -95,7 +97,8 @@ static prism_status conv_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
                           ocl_arg_i32((int32_t)d3[1]), ocl_arg_i32((int32_t)d3[2]),
                           ocl_arg_i32(act ? (int32_t)act->kind : 0), ocl_arg_f32(act ? act->lo : 0.0f),
                           ocl_arg_f32(act ? act->hi : 0.0f), ocl_arg_f32(act ? act->alpha : 0.0f)};
-        return ocl_launch(ctx, "conv", type, "depthwise", 3, global, NULL, sizeof args / sizeof args[0], args);
+        return ocl_launch(ctx, "conv", type, rows ? "depthwise_rows" : "depthwise", 3, global, NULL,
+                          sizeof args / sizeof args[0], args);
     }
     ocl_gemm_desc d = {.dtype = x->dtype, .a = w->mem, .c = y->mem, .m = Mg, .n = OS, .k = Cg * KK,
                        .lda = Cg * KK, .ldb = OS, .ldc = OS, .alpha = 1.0f, .beta = 1.0f, .inner = G,
@@ -125,7 +128,7 @@ static prism_status conv_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
     d.b_s2 = Cg * KK * OS;
     for (int64_t n0 = 0; n0 < N && !st; n0 += chunk) {
         int64_t nb = N - n0 < chunk ? N - n0 : chunk;
-        size_t global[3] = {(size_t)OS, (size_t)(C * KK), (size_t)nb};
+        size_t global[3] = {(size_t)(rows ? out3[0] * out3[1] : OS), (size_t)(C * KK), (size_t)nb};
         ocl_arg args[] = {ocl_arg_mem(x->mem), ocl_arg_i64(n0 * C * IS), ocl_arg_mem(col), ocl_arg_i32((int32_t)C), ocl_arg_i32((int32_t)in3[0]),
                           ocl_arg_i32((int32_t)in3[1]), ocl_arg_i32((int32_t)in3[2]), ocl_arg_i32((int32_t)out3[0]),
                           ocl_arg_i32((int32_t)out3[1]), ocl_arg_i32((int32_t)out3[2]), ocl_arg_i32((int32_t)k3[0]),
@@ -133,7 +136,8 @@ static prism_status conv_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
                           ocl_arg_i32((int32_t)s3[1]), ocl_arg_i32((int32_t)s3[2]), ocl_arg_i32((int32_t)pb3[0]),
                           ocl_arg_i32((int32_t)pb3[1]), ocl_arg_i32((int32_t)pb3[2]), ocl_arg_i32((int32_t)d3[0]),
                           ocl_arg_i32((int32_t)d3[1]), ocl_arg_i32((int32_t)d3[2])};
-        st = ocl_launch(ctx, "conv", type, "im2col", 3, global, NULL, sizeof args / sizeof args[0], args);
+        st = ocl_launch(ctx, "conv", type, rows ? "im2col_rows" : "im2col", 3, global, NULL,
+                        sizeof args / sizeof args[0], args);
         if (st) return st;
         d.c_off = n0 * M * OS;
         d.batch = nb * G;

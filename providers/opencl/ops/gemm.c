@@ -11,6 +11,13 @@
 #include "ocl_internal.h"
 #include "ocl_nn.h"
 
+/* Rows of C per work-item of gemm_rows (CR in kernels/gemm.cl). */
+#define GEMM_ROWS_CR 8
+/* Bytes of A one band of gemm_rows covers: about half a core's L2. */
+#define GEMM_ROWS_BAND_BYTES ((int64_t)512 << 10)
+/* gemm_rows transposes B beforehand from this many rows of A on. */
+#define GEMM_TRANSPOSE_MIN_M 32
+
 bool ocl_float_dtype_ok(const ocl_node *node, int32_t dtype) {
     return dtype == PRISM_DTYPE_FLOAT || (dtype == PRISM_DTYPE_FLOAT16 && ocl_node_device_fp16(node));
 }
@@ -30,20 +37,14 @@ bool ocl_all_float(const ocl_node *node, char *why, size_t why_size) {
     return true;
 }
 
-prism_status ocl_gemm_run(ocl_ctx *ctx, const ocl_gemm_desc *d) {
-    const char *type = ocl_compute_type(d->dtype);
-    if (!type) return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM on dtype %d", (int)d->dtype);
-    if (d->m <= 0 || d->n <= 0 || d->batch <= 0) return PRISM_OK;
-    if (d->m > INT32_MAX || d->n > INT32_MAX || d->k > INT32_MAX || d->batch > INT32_MAX || d->lda > INT32_MAX ||
-        d->ldb > INT32_MAX || d->ldc > INT32_MAX)
-        return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM dimensions beyond 2^31");
+bool ocl_device_is_cpu(ocl_ctx *ctx) { return ctx->inst->dev->type == PRISM_DEVICE_CPU; }
+
+/* The arguments every kernel of kernels/gemm.cl takes (GEMM_ARGS), in order;
+ * returns their count. args has room for GEMM_N_ARGS + 1. */
+#define GEMM_N_ARGS 33
+static uint32_t gemm_args(const ocl_gemm_desc *d, ocl_arg *args) {
     const ocl_activation *act = d->act;
-    if (d->batch == 1 && !d->bias && !act && d->dtype == PRISM_DTYPE_FLOAT &&
-        ocl_blas_sgemm(ctx, d->ta, d->tb, (size_t)d->m, (size_t)d->n, (size_t)d->k, d->alpha, d->a, (size_t)d->a_off,
-                       (size_t)d->lda, d->b, (size_t)d->b_off, (size_t)d->ldb, 0.0f, d->c, (size_t)d->c_off,
-                       (size_t)d->ldc))
-        return PRISM_OK;
-    ocl_arg args[] = {
+    const ocl_arg a[] = {
         ocl_arg_mem(d->a), ocl_arg_i64(d->a_off), ocl_arg_i64(d->a_s1), ocl_arg_i64(d->a_s2),
         ocl_arg_i32((int32_t)d->lda), ocl_arg_i32(d->ta),
         ocl_arg_mem(d->b), ocl_arg_i64(d->b_off), ocl_arg_i64(d->b_s1), ocl_arg_i64(d->b_s2),
@@ -57,7 +58,61 @@ prism_status ocl_gemm_run(ocl_ctx *ctx, const ocl_gemm_desc *d) {
         ocl_arg_i32(act ? (int32_t)act->kind : 0), ocl_arg_f32(act ? act->lo : 0.0f), ocl_arg_f32(act ? act->hi : 0.0f),
         ocl_arg_f32(act ? act->alpha : 0.0f),
     };
-    const uint32_t n_args = sizeof args / sizeof args[0];
+    _Static_assert(sizeof a / sizeof a[0] == GEMM_N_ARGS, "GEMM_N_ARGS is the length of GEMM_ARGS");
+    memcpy(args, a, sizeof a);
+    return GEMM_N_ARGS;
+}
+
+/* CPU devices: gemm_rows (see kernels/gemm.cl). A transposed B with enough
+ * rows of A to amortise it is first copied into K x N order (once when
+ * every batch shares B), so the kernel reads contiguous rows of B. */
+static prism_status run_rows(ocl_ctx *ctx, const char *type, const ocl_gemm_desc *in) {
+    ocl_gemm_desc d = *in;
+    if (d.tb && d.m >= GEMM_TRANSPOSE_MIN_M && d.k > 0) {
+        const bool shared = !d.b_s1 && !d.b_s2;
+        const int64_t copies = shared ? 1 : d.batch, inner = d.inner > 0 ? d.inner : 1;
+        cl_mem bt;
+        prism_status st = ocl_scratch(ctx, (size_t)(copies * d.k * d.n) * ocl_dtype_size(d.dtype), &bt);
+        if (st) return st;
+        size_t global[3] = {(size_t)d.n, (size_t)d.k, (size_t)copies};
+        ocl_arg targs[] = {ocl_arg_mem(d.b), ocl_arg_i64(d.b_off), ocl_arg_i64(d.b_s1), ocl_arg_i64(d.b_s2),
+                           ocl_arg_i32((int32_t)d.ldb), ocl_arg_i32((int32_t)inner), ocl_arg_i32((int32_t)d.n),
+                           ocl_arg_i32((int32_t)d.k), ocl_arg_mem(bt)};
+        st = ocl_launch(ctx, "gemm", type, "gemm_transpose_b", 3, global, NULL, sizeof targs / sizeof targs[0], targs);
+        if (st) return st;
+        d.b = bt, d.b_off = 0, d.ldb = d.n, d.tb = false;
+        d.b_s1 = shared ? 0 : inner * d.k * d.n;
+        d.b_s2 = shared ? 0 : d.k * d.n;
+    }
+    const int64_t nbm = (d.m + GEMM_ROWS_CR - 1) / GEMM_ROWS_CR, nbn = (d.n + 15) / 16;
+    if (nbm * nbn > INT32_MAX) return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM of more than 2^31 blocks");
+    /* A band of row blocks covering about GEMM_ROWS_BAND_BYTES of A. */
+    int64_t band = GEMM_ROWS_BAND_BYTES / (GEMM_ROWS_CR * (d.k > 0 ? d.k : 1) * (int64_t)sizeof(float));
+    band = band < 1 ? 1 : band > nbm ? nbm : band;
+    ocl_arg args[GEMM_N_ARGS + 1];
+    uint32_t n = gemm_args(&d, args);
+    args[n++] = ocl_arg_i32((int32_t)band);
+    /* One work-item per group: a CPU driver spreads the groups over its
+     * cores, and the kernel is written as wide vectors already. */
+    size_t global[3] = {(size_t)(nbm * nbn), 1, (size_t)d.batch}, local[3] = {1, 1, 1};
+    return ocl_launch(ctx, "gemm", type, "gemm_rows", 3, global, local, n, args);
+}
+
+prism_status ocl_gemm_run(ocl_ctx *ctx, const ocl_gemm_desc *d) {
+    const char *type = ocl_compute_type(d->dtype);
+    if (!type) return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM on dtype %d", (int)d->dtype);
+    if (d->m <= 0 || d->n <= 0 || d->batch <= 0) return PRISM_OK;
+    if (d->m > INT32_MAX || d->n > INT32_MAX || d->k > INT32_MAX || d->batch > INT32_MAX || d->lda > INT32_MAX ||
+        d->ldb > INT32_MAX || d->ldc > INT32_MAX)
+        return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "GEMM dimensions beyond 2^31");
+    if (d->batch == 1 && !d->bias && !d->act && d->dtype == PRISM_DTYPE_FLOAT &&
+        ocl_blas_sgemm(ctx, d->ta, d->tb, (size_t)d->m, (size_t)d->n, (size_t)d->k, d->alpha, d->a, (size_t)d->a_off,
+                       (size_t)d->lda, d->b, (size_t)d->b_off, (size_t)d->ldb, 0.0f, d->c, (size_t)d->c_off,
+                       (size_t)d->ldc))
+        return PRISM_OK;
+    if (ocl_device_is_cpu(ctx)) return run_rows(ctx, type, d);
+    ocl_arg args[GEMM_N_ARGS + 1];
+    const uint32_t n_args = gemm_args(d, args);
     if (d->m >= 32 && d->n >= 32) {
         size_t global[3] = {(size_t)(d->n + 63) / 64 * 16, (size_t)(d->m + 63) / 64 * 16, (size_t)d->batch};
         size_t local[3] = {16, 16, 1};
