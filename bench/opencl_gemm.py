@@ -177,7 +177,7 @@ def render(rows, args, device):
                f"{rows[0]['runs'] if rows else 0} interleaved runs per session after {args.warmup} warm-up runs, "
                "medians of whole session runs (A to the device, Y back).")
     out.append("")
-    out.append("| M x N x K | Prism kernel ms | GFLOP/s | CLBlast ms | GFLOP/s | Prism / CLBlast | CPU provider ms | GFLOP/s |")
+    out.append("| M x N x K | Prism kernel ms | GFLOP/s | CLBlast ms | GFLOP/s | speed-up over CLBlast | CPU provider ms | GFLOP/s |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         m, n, k = r["shape"]
@@ -190,7 +190,7 @@ def render(rows, args, device):
     out.append("")
     worst = max((max(r[s]["rel_err"] for s in ("prism-opencl", "clblast", "cpu")) for r in rows), default=0.0)
     out.append(f"Largest error against float64 numpy, relative to max|Y|: {worst:.1e}. "
-               "\"Prism / CLBlast\" is CLBlast's time over ours (above 1: ours is faster).")
+               "\"speed-up over CLBlast\" is CLBlast's time over ours (above 1: ours is faster).")
     return "\n".join(out) + "\n"
 
 
