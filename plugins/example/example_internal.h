@@ -1,7 +1,7 @@
 /*
  * example_internal.h — the example provider's own objects and the functions
  * its files share. The provider simulates an accelerator whose memory the
- * host cannot address: buffers are opaque handles into a per-device table,
+ * host cannot address: buffers are opaque handles into a per-instance table,
  * and kernels reach the memory only through that table.
  *
  * Nothing here is seen by the host: the library exports only
@@ -11,11 +11,13 @@
 #define PRISM_EXAMPLE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "prism/provider.h"
+#include "pv_handles.h"
 
 /* Size of the buffers that carry a reason between the provider's files. */
 #define EX_ERR 256
@@ -73,25 +75,15 @@ double ex_node_cost(const prism_host_api *host, const prism_graph_view *g, uint3
 
 /* ---- provider objects (example_provider.c) -------------------------------- */
 
-/* One buffer of device memory. The backing store is host memory inside the
- * provider; the host only ever sees the handle. */
-typedef struct ex_buffer {
-    void *data;
-    size_t bytes;
-    const struct prism_instance *owner;
-    uint32_t gen;       /* bumped on each reuse of the slot, so stale handles fail */
-    bool used;
-    uint64_t next_free; /* free list link */
-} ex_buffer;
+/* Device buffers: the backing store is host memory inside the provider; the
+ * host only ever sees a handle from the owning instance's table. */
+#define EX_HANDLE_TAG 0xAu
 
 typedef struct ex_device {
     uint32_t index;
     char name[64];
     char properties[512];
-    pthread_mutex_t lock; /* guards everything below and instances' used bytes */
-    ex_buffer *bufs;
-    uint64_t n_bufs, cap_bufs;
-    uint64_t free_head; /* UINT64_MAX: empty */
+    pthread_mutex_t lock; /* guards the used bytes of the device's instances */
 } ex_device;
 
 struct prism_provider {
@@ -99,6 +91,7 @@ struct prism_provider {
     uint32_t n_devices;
     ex_device *devices;
     char reason[256];
+    atomic_uint next_owner; /* owner id of the next instance's handle table */
 };
 
 #define EX_INSTANCE_MAGIC 0x45584d50u /* "EXMP": tells our instances from others' */
@@ -110,6 +103,7 @@ struct prism_instance {
     uint64_t capacity; /* bytes this instance may hold on the device */
     double capacity_mb; /* as given, for messages */
     uint64_t used;     /* under dev->lock */
+    pv_handle_table handles; /* handle -> backing store */
     double gflops;
     uint32_t op_mask;  /* bit per ex_op it claims */
 };
@@ -127,8 +121,10 @@ prism_status ex_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle,
 void ex_mem_free(prism_instance *inst, void *handle);
 /* The backing store and size of a live handle of inst; false if the handle
  * is not one. The store stays valid until the handle is freed. */
-bool ex_mem_resolve(const prism_instance *inst, const void *handle, void **out_ptr, size_t *out_bytes);
-/* Free every buffer inst still holds (instance destruction). */
+bool ex_mem_resolve(prism_instance *inst, const void *handle, void **out_ptr, size_t *out_bytes);
+/* An empty handle table for a new instance (false: out of resources). */
+bool ex_mem_init_instance(prism_instance *inst);
+/* Free every buffer inst still holds, and its table (instance destruction). */
 void ex_mem_release_instance(prism_instance *inst);
 
 /* The ABI's memory members. */

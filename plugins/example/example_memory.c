@@ -1,18 +1,18 @@
 /*
- * example_memory.c — the simulated device memory: a handle table per device
+ * example_memory.c — the simulated device memory: a handle table per instance
  * and the copies in and out of it.
  *
- * A handle is a tagged integer, never a host pointer: bit 63 is set (so the
- * value is not a canonical user-space address on x86-64), bits 48-62 hold a
- * generation, bits 4-47 the table slot and the low nibble is 0xA. A host that
- * dereferenced one would fault at once, which is the point of the simulation:
- * it proves the host moves data only through the copy functions. The
- * generation makes a freed handle invalid even after its slot is reused.
+ * A handle is a tagged integer from the instance's pv_handle_table, never a
+ * host pointer: bit 63 is set, so the value is not a canonical user-space
+ * address on x86-64. A host that dereferenced one would fault at once, which
+ * is the point of the simulation: it proves the host moves data only through
+ * the copy functions. A freed handle, or one of another instance, fails the
+ * lookup even after its slot is reused.
  *
- * Runs happen on several threads at once, so the table is guarded by the
- * device's mutex. Kernels resolve a handle to its backing store once, under
- * the lock, and then work on the store unlocked: the host never frees a
- * buffer a run is still using.
+ * Runs happen on several threads at once: the table has its own lock, and
+ * the instances' used bytes are guarded by the device's mutex. Kernels
+ * resolve a handle to its backing store once and then work on the store
+ * unlocked: the host never frees a buffer a run is still using.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,43 +20,24 @@
 
 #include "example_internal.h"
 
-#define TAG 0xAu
-#define SLOT_BITS 44
-#define GEN_BITS 15
-#define NO_FREE UINT64_MAX
-
-_Static_assert(sizeof(uintptr_t) >= 8, "the handle encoding needs 64-bit pointers");
-
-static void *make_handle(uint64_t slot, uint32_t gen) {
-    uint64_t g = gen & ((1u << GEN_BITS) - 1);
-    uint64_t v = (UINT64_C(1) << 63) | (g << (SLOT_BITS + 4)) | (slot << 4) | TAG;
-    return (void *)(uintptr_t)v;
-}
-
-/* The live entry a handle names on device d, or NULL. Call under d->lock. */
-static ex_buffer *lookup(ex_device *d, const void *handle) {
-    uint64_t v = (uint64_t)(uintptr_t)handle;
-    if ((v & 0xFu) != TAG || !(v >> 63)) return NULL;
-    uint64_t slot = (v >> 4) & ((UINT64_C(1) << SLOT_BITS) - 1);
-    uint32_t gen = (uint32_t)((v >> (SLOT_BITS + 4)) & ((1u << GEN_BITS) - 1));
-    if (slot >= d->n_bufs) return NULL;
-    ex_buffer *b = &d->bufs[slot];
-    if (!b->used || (b->gen & ((1u << GEN_BITS) - 1)) != gen) return NULL;
-    return b;
-}
-
 bool ex_device_init(ex_device *d, uint32_t index) {
     memset(d, 0, sizeof *d);
     d->index = index;
-    d->free_head = NO_FREE;
     return pthread_mutex_init(&d->lock, NULL) == 0;
 }
 
-void ex_device_fini(ex_device *d) {
-    for (uint64_t i = 0; i < d->n_bufs; i++)
-        if (d->bufs[i].used) free(d->bufs[i].data);
-    free(d->bufs);
-    pthread_mutex_destroy(&d->lock);
+void ex_device_fini(ex_device *d) { pthread_mutex_destroy(&d->lock); }
+
+bool ex_mem_init_instance(prism_instance *inst) {
+    unsigned owner = atomic_fetch_add_explicit(&inst->prov->next_owner, 1u, memory_order_relaxed) + 1u;
+    return pv_handles_init(&inst->handles, EX_HANDLE_TAG, owner);
+}
+
+/* Give bytes of inst's capacity back. */
+static void unaccount(prism_instance *inst, size_t bytes) {
+    pthread_mutex_lock(&inst->dev->lock);
+    inst->used -= bytes;
+    pthread_mutex_unlock(&inst->dev->lock);
 }
 
 prism_status ex_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle, void **out_ptr, char *err) {
@@ -68,6 +49,8 @@ prism_status ex_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle,
         snprintf(err, EX_ERR, "cannot allocate %zu bytes", bytes);
         return PRISM_ERR_OUT_OF_MEMORY;
     }
+    /* Reserve the bytes first, so concurrent allocations never overrun the
+     * capacity; a later failure gives them back. */
     pthread_mutex_lock(&d->lock);
     if (bytes > inst->capacity || inst->used > inst->capacity - bytes) {
         uint64_t used = inst->used;
@@ -78,87 +61,45 @@ prism_status ex_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle,
                  inst->capacity_mb);
         return PRISM_ERR_OUT_OF_MEMORY;
     }
-    uint64_t slot = d->free_head;
-    if (slot == NO_FREE) {
-        if (d->n_bufs == d->cap_bufs) {
-            uint64_t cap = d->cap_bufs ? d->cap_bufs * 2 : 64;
-            ex_buffer *nb = cap >= (UINT64_C(1) << SLOT_BITS) ? NULL : realloc(d->bufs, cap * sizeof *nb);
-            if (!nb) {
-                pthread_mutex_unlock(&d->lock);
-                snprintf(err, EX_ERR, "the buffer table of %s cannot grow", d->name);
-                return PRISM_ERR_OUT_OF_MEMORY;
-            }
-            d->bufs = nb;
-            d->cap_bufs = cap;
-        }
-        slot = d->n_bufs++;
-        memset(&d->bufs[slot], 0, sizeof d->bufs[slot]);
-    } else {
-        d->free_head = d->bufs[slot].next_free;
-    }
-    ex_buffer *b = &d->bufs[slot];
+    inst->used += bytes;
+    pthread_mutex_unlock(&d->lock);
     void *data = aligned_alloc(64, rounded ? rounded : 64);
     if (!data) {
-        b->next_free = d->free_head;
-        d->free_head = slot;
-        pthread_mutex_unlock(&d->lock);
+        unaccount(inst, bytes);
         snprintf(err, EX_ERR, "cannot allocate %zu bytes of backing store", bytes);
         return PRISM_ERR_OUT_OF_MEMORY;
     }
-    b->data = data;
-    b->bytes = bytes;
-    b->owner = inst;
-    b->used = true;
-    b->gen++;
-    inst->used += bytes;
-    void *h = make_handle(slot, b->gen);
-    pthread_mutex_unlock(&d->lock);
-    *out_handle = h;
+    if (!pv_handles_add(&inst->handles, data, bytes, out_handle)) {
+        free(data);
+        unaccount(inst, bytes);
+        snprintf(err, EX_ERR, "the buffer table of %s cannot grow", d->name);
+        return PRISM_ERR_OUT_OF_MEMORY;
+    }
     if (out_ptr) *out_ptr = data;
     return PRISM_OK;
 }
 
-/* Free entry b (slot index slot) of device d. Call under d->lock. */
-static void release(ex_device *d, ex_buffer *b) {
-    prism_instance *owner = (prism_instance *)b->owner;
-    owner->used -= b->bytes;
-    free(b->data);
-    b->data = NULL;
-    b->bytes = 0;
-    b->owner = NULL;
-    b->used = false;
-    b->next_free = d->free_head;
-    d->free_head = (uint64_t)(b - d->bufs);
-}
-
 void ex_mem_free(prism_instance *inst, void *handle) {
     if (!inst || !handle) return;
-    ex_device *d = inst->dev;
-    pthread_mutex_lock(&d->lock);
-    ex_buffer *b = lookup(d, handle);
-    if (b && b->owner == inst) release(d, b);
-    pthread_mutex_unlock(&d->lock);
+    void *data = NULL;
+    size_t bytes = 0;
+    if (!pv_handles_remove(&inst->handles, handle, &data, &bytes)) return;
+    free(data);
+    unaccount(inst, bytes);
 }
 
-bool ex_mem_resolve(const prism_instance *inst, const void *handle, void **out_ptr, size_t *out_bytes) {
-    ex_device *d = inst->dev;
-    pthread_mutex_lock(&d->lock);
-    ex_buffer *b = lookup(d, handle);
-    bool ok = b && b->owner == inst;
-    if (ok) {
-        *out_ptr = b->data;
-        if (out_bytes) *out_bytes = b->bytes;
-    }
-    pthread_mutex_unlock(&d->lock);
-    return ok;
+bool ex_mem_resolve(prism_instance *inst, const void *handle, void **out_ptr, size_t *out_bytes) {
+    return pv_handles_lookup(&inst->handles, handle, out_ptr, out_bytes);
+}
+
+static void release_store(void *ctx, void *data, size_t bytes) {
+    free(data);
+    unaccount(ctx, bytes);
 }
 
 void ex_mem_release_instance(prism_instance *inst) {
-    ex_device *d = inst->dev;
-    pthread_mutex_lock(&d->lock);
-    for (uint64_t i = 0; i < d->n_bufs; i++)
-        if (d->bufs[i].used && d->bufs[i].owner == inst) release(d, &d->bufs[i]);
-    pthread_mutex_unlock(&d->lock);
+    pv_handles_drain(&inst->handles, release_store, inst);
+    pv_handles_fini(&inst->handles);
 }
 
 /* ---- the ABI's memory members ------------------------------------------------ */

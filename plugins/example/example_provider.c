@@ -163,6 +163,10 @@ static prism_status ex_instance_create(prism_provider *p, uint32_t device, const
     inst->capacity_mb = capacity_mb;
     inst->gflops = gflops;
     inst->op_mask = mask;
+    if (!ex_mem_init_instance(inst)) {
+        free(inst);
+        return PRISM_ERR_OUT_OF_MEMORY;
+    }
     *out = inst;
     return PRISM_OK;
 }

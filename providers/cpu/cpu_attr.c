@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "pv_attr.h"
 
 void cpu_node_bind(cpu_node *n, const prism_host_api *host, const prism_graph_view *g, uint32_t id) {
     memset(n, 0, sizeof *n);
@@ -57,45 +58,12 @@ const void *cpu_node_input_constant(const cpu_node *n, uint32_t k, cpu_tensor *t
     return data;
 }
 
+/* Attribute getters: the shared rules of pv_attr.h (a mistyped attribute is
+ * absent), over this node. */
+PV_ATTR_NODE_GETTERS(cpu, cpu_node)
+
 static int32_t find(const cpu_node *n, const char *name, int32_t type) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0) return -1;
-    return n->host->attr_type(n->g, n->id, (uint32_t)a) == type ? a : -1;
-}
-
-bool cpu_attr_has(const cpu_node *n, const char *name) { return n->host->node_attr_find(n->g, n->id, name) >= 0; }
-
-int64_t cpu_attr_int(const cpu_node *n, const char *name, int64_t dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_INT);
-    return a < 0 ? dflt : n->host->attr_int(n->g, n->id, (uint32_t)a);
-}
-
-float cpu_attr_float(const cpu_node *n, const char *name, float dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_FLOAT);
-    return a < 0 ? dflt : n->host->attr_float(n->g, n->id, (uint32_t)a);
-}
-
-const char *cpu_attr_string(const cpu_node *n, const char *name, const char *dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_STRING);
-    if (a < 0) return dflt;
-    const char *s = n->host->attr_string(n->g, n->id, (uint32_t)a, NULL);
-    return s ? s : dflt;
-}
-
-size_t cpu_attr_ints(const cpu_node *n, const char *name, const int64_t **out) {
-    int32_t a = find(n, name, PRISM_ATTR_INTS);
-    size_t count = 0;
-    const int64_t *p = a < 0 ? NULL : n->host->attr_ints(n->g, n->id, (uint32_t)a, &count);
-    if (out) *out = p;
-    return p ? count : 0;
-}
-
-size_t cpu_attr_floats(const cpu_node *n, const char *name, const float **out) {
-    int32_t a = find(n, name, PRISM_ATTR_FLOATS);
-    size_t count = 0;
-    const float *p = a < 0 ? NULL : n->host->attr_floats(n->g, n->id, (uint32_t)a, &count);
-    if (out) *out = p;
-    return p ? count : 0;
+    return pv_attr_find(n->host, n->g, n->id, name, type);
 }
 
 size_t cpu_attr_strings_count(const cpu_node *n, const char *name) {

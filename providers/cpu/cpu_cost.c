@@ -6,49 +6,12 @@
  * at memory bandwidth, plus a small dispatch cost. What matters to the
  * partitioner is the order of magnitude next to the cost of a copy.
  */
-#include <string.h>
-
 #include "cpu_internal.h"
-
-static double value_elems(const prism_host_api *h, const prism_graph_view *g, uint32_t v, double dflt) {
-    if (v == PRISM_NO_VALUE) return 0;
-    int32_t rank = h->value_rank(g, v);
-    if (rank < 0) return dflt;
-    double n = 1;
-    for (int32_t d = 0; d < rank; d++) {
-        int64_t x = h->value_dim(g, v, (uint32_t)d);
-        if (x < 0) return dflt;
-        n *= (double)x;
-    }
-    return n;
-}
+#include "pv_cost.h"
 
 double cpu_node_cost(const prism_instance *inst, const prism_graph_view *g, uint32_t node) {
-    const prism_host_api *h = inst->prov->host;
-    const char *op = h->node_op_type(g, node);
-    uint32_t nin = h->node_input_count(g, node), nout = h->node_output_count(g, node);
-    double bytes = 0, out_elems = 0;
-    for (uint32_t k = 0; k < nin; k++) bytes += 4 * value_elems(h, g, h->node_input(g, node, k), 4096);
-    for (uint32_t k = 0; k < nout; k++) {
-        double e = value_elems(h, g, h->node_output(g, node, k), 4096);
-        out_elems += e;
-        bytes += 4 * e;
-    }
-    double flops = 0;
-    if (nin >= 2 && nout >= 1) {
-        uint32_t a = h->node_input(g, node, 0), w = h->node_input(g, node, 1);
-        if (!strcmp(op, "Conv") && w != PRISM_NO_VALUE && h->value_rank(g, w) >= 3) {
-            double per = value_elems(h, g, w, -1);
-            int64_t m = h->value_dim(g, w, 0);
-            if (per > 0 && m > 0) flops = 2 * out_elems * per / (double)m;
-        } else if ((!strcmp(op, "MatMul") || !strcmp(op, "Gemm")) && a != PRISM_NO_VALUE && h->value_rank(g, a) >= 1) {
-            int32_t ra = h->value_rank(g, a);
-            int64_t k = h->value_dim(g, a, (uint32_t)(ra - 1));
-            int32_t ta = h->node_attr_find(g, node, "transA");
-            if (ta >= 0 && h->attr_int(g, node, (uint32_t)ta) && ra == 2) k = h->value_dim(g, a, 0);
-            if (k > 0) flops = 2 * out_elems * (double)k;
-        }
-    }
+    double flops, bytes;
+    pv_node_work(inst->prov->host, g, node, &flops, &bytes);
     double threads = inst->threads > 0 ? inst->threads : 1;
     double gemm_rate = 60e9 * (1 + 0.8 * (threads - 1));
     return 1e-6 + flops / gemm_rate + bytes / 10e9;

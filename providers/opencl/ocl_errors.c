@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "ocl_internal.h"
+#include "ocl_kernel.h" /* only the kernel-facing header: unit tests compile this file alone */
 
 typedef struct ocl_code_name {
     cl_int code;

@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "ocl_kernel.h"
+#include "pv_handles.h"
 
 #define OCL_ERR 1024
 #define OCL_INSTANCE_MAGIC 0x4F434C49u /* "OCLI" */
@@ -66,13 +67,8 @@ prism_status ocl_device_context(ocl_device *d, char *err, size_t err_size);
 
 /* ---- instances ------------------------------------------------------------ */
 
-typedef struct ocl_handle_slot {
-    cl_mem mem;
-    size_t bytes;
-    uint32_t gen;
-    bool used;
-    uint64_t next_free;
-} ocl_handle_slot;
+/* Low nibble of every buffer handle of this provider (see pv_handles.h). */
+#define OCL_HANDLE_TAG 0xCu
 
 typedef struct ocl_pooled {
     cl_mem mem;
@@ -89,15 +85,14 @@ struct prism_instance {
     uint32_t magic;
     prism_provider *prov;
     ocl_device *dev;
-    uint32_t tag; /* 8 bits, part of every buffer handle */
     cl_command_queue queue;
     char cache_dir[1024]; /* "" = no disk cache */
     char build_options[256];
     bool use_clblast;
-    /* handle table and buffer pool */
+    /* buffer handles (owner id: a per-provider counter), and the pool of
+     * free buffers under mem_lock */
+    pv_handle_table handles;
     pthread_mutex_t mem_lock;
-    ocl_handle_slot *slots;
-    uint64_t n_slots, cap_slots, free_head;
     ocl_pooled *pool;
     size_t n_pool, cap_pool, pool_bytes;
     /* kernel objects: set-args + enqueue happen under launch_lock */
@@ -120,6 +115,7 @@ void ocl_pool_release_all(prism_instance *inst);
 /* The cl_mem and size behind a handle of this instance (false: not a live
  * handle of inst). */
 bool ocl_handle_resolve(prism_instance *inst, const void *handle, cl_mem *mem, size_t *bytes);
+/* Release the buffer of every live handle and the table (instance teardown). */
 void ocl_handles_release_all(prism_instance *inst);
 
 prism_status ocl_buffer_alloc(prism_instance *inst, size_t bytes, prism_host_context *hc, void **out_buffer);

@@ -2,10 +2,9 @@
  * ocl_memory.c — device buffers: opaque handles for the host, a pool of
  * free cl_mem objects reused across runs, and the copies.
  *
- * A handle is a tagged integer, never a host pointer: bit 63 set, 8 bits of
- * instance tag, 12 bits of generation, 36 bits of table slot, low nibble
- * 0xC. A foreign handle (another provider's, another instance's, or one
- * already freed) fails the lookup instead of being dereferenced.
+ * A handle is a tagged integer from the instance's pv_handle_table, never a
+ * host pointer: a foreign handle (another provider's, another instance's, or
+ * one already freed) fails the lookup instead of being dereferenced.
  *
  * All commands go to the instance's one in-order queue, so a buffer handed
  * back to the pool once its last reader is enqueued can be reused at once:
@@ -18,15 +17,8 @@
 
 #include "ocl_internal.h"
 
-#define TAG 0xCu
-#define SLOT_BITS 36
-#define GEN_BITS 12
-#define INST_BITS 8
-#define NO_FREE UINT64_MAX
 /* Free buffers kept for reuse beyond this are released. */
 #define POOL_LIMIT ((size_t)1 << 30)
-
-_Static_assert(sizeof(uintptr_t) >= 8, "the handle encoding needs 64-bit pointers");
 
 prism_status ocl_report(const prism_instance *inst, prism_host_context *hc, prism_status st, const char *fmt, ...) {
     char msg[OCL_ERR * 2];
@@ -112,42 +104,22 @@ void ocl_pool_release_all(prism_instance *inst) {
 
 /* ---- handles -------------------------------------------------------------------- */
 
-static void *make_handle(const prism_instance *inst, uint64_t slot, uint32_t gen) {
-    uint64_t g = gen & ((1u << GEN_BITS) - 1), t = inst->tag & ((1u << INST_BITS) - 1);
-    uint64_t v = (UINT64_C(1) << 63) | (t << (63 - INST_BITS)) | (g << (SLOT_BITS + 4)) | (slot << 4) | TAG;
-    return (void *)(uintptr_t)v;
-}
-
-/* The live slot a handle names, or NULL. Call under mem_lock. */
-static ocl_handle_slot *lookup(prism_instance *inst, const void *handle) {
-    uint64_t v = (uint64_t)(uintptr_t)handle;
-    if ((v & 0xFu) != TAG || !(v >> 63)) return NULL;
-    if (((v >> (63 - INST_BITS)) & ((1u << INST_BITS) - 1)) != (inst->tag & ((1u << INST_BITS) - 1))) return NULL;
-    uint64_t slot = (v >> 4) & ((UINT64_C(1) << SLOT_BITS) - 1);
-    uint32_t gen = (uint32_t)((v >> (SLOT_BITS + 4)) & ((1u << GEN_BITS) - 1));
-    if (slot >= inst->n_slots) return NULL;
-    ocl_handle_slot *s = &inst->slots[slot];
-    if (!s->used || (s->gen & ((1u << GEN_BITS) - 1)) != gen) return NULL;
-    return s;
-}
-
 bool ocl_handle_resolve(prism_instance *inst, const void *handle, cl_mem *mem, size_t *bytes) {
-    pthread_mutex_lock(&inst->mem_lock);
-    ocl_handle_slot *s = lookup(inst, handle);
-    if (s) {
-        *mem = s->mem;
-        if (bytes) *bytes = s->bytes;
-    }
-    pthread_mutex_unlock(&inst->mem_lock);
-    return s != NULL;
+    void *payload = NULL;
+    if (!pv_handles_lookup(&inst->handles, handle, &payload, bytes)) return false;
+    *mem = (cl_mem)payload;
+    return true;
+}
+
+static void release_mem(void *ctx, void *payload, size_t bytes) {
+    (void)ctx;
+    (void)bytes;
+    clReleaseMemObject((cl_mem)payload);
 }
 
 void ocl_handles_release_all(prism_instance *inst) {
-    for (uint64_t i = 0; i < inst->n_slots; i++)
-        if (inst->slots[i].used) clReleaseMemObject(inst->slots[i].mem);
-    free(inst->slots);
-    inst->slots = NULL;
-    inst->n_slots = inst->cap_slots = 0;
+    pv_handles_drain(&inst->handles, release_mem, NULL);
+    pv_handles_fini(&inst->handles);
 }
 
 prism_status ocl_buffer_alloc(prism_instance *inst, size_t bytes, prism_host_context *hc, void **out_buffer) {
@@ -156,50 +128,17 @@ prism_status ocl_buffer_alloc(prism_instance *inst, size_t bytes, prism_host_con
     cl_mem mem;
     prism_status st = ocl_pool_get(inst, bytes, &mem, err, sizeof err);
     if (st) return ocl_report(inst, hc, st, "%s", err);
-    pthread_mutex_lock(&inst->mem_lock);
-    uint64_t slot = inst->free_head;
-    if (slot == NO_FREE) {
-        if (inst->n_slots == inst->cap_slots) {
-            uint64_t nc = inst->cap_slots ? inst->cap_slots * 2 : 64;
-            ocl_handle_slot *ns = nc >= (UINT64_C(1) << SLOT_BITS) ? NULL : realloc(inst->slots, nc * sizeof *ns);
-            if (!ns) {
-                pthread_mutex_unlock(&inst->mem_lock);
-                ocl_pool_put(inst, mem);
-                return ocl_report(inst, hc, PRISM_ERR_OUT_OF_MEMORY, "the buffer table cannot grow");
-            }
-            inst->slots = ns;
-            inst->cap_slots = nc;
-        }
-        slot = inst->n_slots++;
-        memset(&inst->slots[slot], 0, sizeof inst->slots[slot]);
-    } else {
-        inst->free_head = inst->slots[slot].next_free;
+    if (!pv_handles_add(&inst->handles, mem, bytes, out_buffer)) {
+        ocl_pool_put(inst, mem);
+        return ocl_report(inst, hc, PRISM_ERR_OUT_OF_MEMORY, "the buffer table cannot grow");
     }
-    ocl_handle_slot *s = &inst->slots[slot];
-    s->mem = mem;
-    s->bytes = bytes;
-    s->used = true;
-    s->gen++;
-    void *h = make_handle(inst, slot, s->gen);
-    pthread_mutex_unlock(&inst->mem_lock);
-    *out_buffer = h;
     return PRISM_OK;
 }
 
 void ocl_buffer_free(prism_instance *inst, void *buffer) {
     if (!inst || inst->magic != OCL_INSTANCE_MAGIC || !buffer) return;
-    pthread_mutex_lock(&inst->mem_lock);
-    ocl_handle_slot *s = lookup(inst, buffer);
-    cl_mem mem = NULL;
-    if (s) {
-        mem = s->mem;
-        s->mem = NULL;
-        s->used = false;
-        s->next_free = inst->free_head;
-        inst->free_head = (uint64_t)(s - inst->slots);
-    }
-    pthread_mutex_unlock(&inst->mem_lock);
-    if (mem) ocl_pool_put(inst, mem);
+    void *payload = NULL;
+    if (pv_handles_remove(&inst->handles, buffer, &payload, NULL)) ocl_pool_put(inst, (cl_mem)payload);
 }
 
 /* Resolve `handle` for `bytes` at `offset` with an error naming `what`. */

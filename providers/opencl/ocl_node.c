@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ocl_internal.h"
+#include "pv_attr.h"
 
 void ocl_node_bind(ocl_node *n, prism_instance *inst, const prism_graph_view *g, uint32_t id) {
     const prism_host_api *host = inst->prov->host;
@@ -76,43 +77,6 @@ const void *ocl_node_input_constant(const ocl_node *n, uint32_t k, ocl_tensor *t
     return data;
 }
 
-static int32_t find(const ocl_node *n, const char *name, int32_t type) {
-    int32_t a = n->host->node_attr_find(n->g, n->id, name);
-    if (a < 0) return -1;
-    return n->host->attr_type(n->g, n->id, (uint32_t)a) == type ? a : -1;
-}
-
-bool ocl_attr_has(const ocl_node *n, const char *name) { return n->host->node_attr_find(n->g, n->id, name) >= 0; }
-
-int64_t ocl_attr_int(const ocl_node *n, const char *name, int64_t dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_INT);
-    return a < 0 ? dflt : n->host->attr_int(n->g, n->id, (uint32_t)a);
-}
-
-float ocl_attr_float(const ocl_node *n, const char *name, float dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_FLOAT);
-    return a < 0 ? dflt : n->host->attr_float(n->g, n->id, (uint32_t)a);
-}
-
-const char *ocl_attr_string(const ocl_node *n, const char *name, const char *dflt) {
-    int32_t a = find(n, name, PRISM_ATTR_STRING);
-    if (a < 0) return dflt;
-    const char *s = n->host->attr_string(n->g, n->id, (uint32_t)a, NULL);
-    return s ? s : dflt;
-}
-
-size_t ocl_attr_ints(const ocl_node *n, const char *name, const int64_t **out) {
-    int32_t a = find(n, name, PRISM_ATTR_INTS);
-    size_t count = 0;
-    const int64_t *p = a < 0 ? NULL : n->host->attr_ints(n->g, n->id, (uint32_t)a, &count);
-    if (out) *out = p;
-    return p ? count : 0;
-}
-
-size_t ocl_attr_floats(const ocl_node *n, const char *name, const float **out) {
-    int32_t a = find(n, name, PRISM_ATTR_FLOATS);
-    size_t count = 0;
-    const float *p = a < 0 ? NULL : n->host->attr_floats(n->g, n->id, (uint32_t)a, &count);
-    if (out) *out = p;
-    return p ? count : 0;
-}
+/* Attribute getters: the shared rules of pv_attr.h (a mistyped attribute is
+ * absent), over this node. */
+PV_ATTR_NODE_GETTERS(ocl, ocl_node)

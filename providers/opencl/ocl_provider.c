@@ -119,15 +119,20 @@ static prism_status ocl_instance_create(prism_provider *p, uint32_t device, cons
         free(inst);
         return PRISM_ERR_OUT_OF_MEMORY;
     }
+    pthread_mutex_lock(&p->lock);
+    uint32_t tag = ++p->next_tag;
+    pthread_mutex_unlock(&p->lock);
+    if (!pv_handles_init(&inst->handles, OCL_HANDLE_TAG, tag)) {
+        pthread_mutex_destroy(&inst->launch_lock);
+        pthread_mutex_destroy(&inst->mem_lock);
+        free(inst);
+        return PRISM_ERR_OUT_OF_MEMORY;
+    }
     inst->magic = OCL_INSTANCE_MAGIC;
     inst->prov = p;
     inst->dev = &p->devices[device];
-    inst->free_head = UINT64_MAX;
     inst->use_clblast = false;
     ocl_cache_default_dir(inst->cache_dir, sizeof inst->cache_dir);
-    pthread_mutex_lock(&p->lock);
-    inst->tag = ++p->next_tag;
-    pthread_mutex_unlock(&p->lock);
     prism_status st = PRISM_OK;
     for (size_t i = 0; i < option_count && !st; i++)
         st = set_option(p, inst, options[i].key ? options[i].key : "", options[i].value ? options[i].value : "", hc);

@@ -11,8 +11,9 @@
  * instance (xrt_memory.c); each names a backend buffer (an XRT buffer object
  * or a csim host buffer).
  *
- * Threading: the provider object is read-only after init. An instance's
- * handle table is guarded by its mutex; runs keep their state on the stack.
+ * Threading: the provider object is read-only after init (but for its atomic
+ * owner counter). An instance's handle table has its own mutex; runs keep
+ * their state on the stack.
  * Errors: functions returning prism_status have reported the reason through
  * host->set_error on the given context (or into an err buffer where noted).
  */
@@ -20,11 +21,13 @@
 #define PRISM_XRT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "prism/provider.h"
+#include "pv_handles.h"
 #include "xrt_backend.h"
 #include "xrt_meta.h"
 
@@ -116,17 +119,12 @@ struct prism_provider {
     char libdir[XR_LIBDIR];      /* folder of this library (default xclbin, ini) */
     char **hw_names, **hw_props;
     char csim_props[XR_PATH + XR_ERR + 512];
+    atomic_uint next_owner; /* owner id of the next instance's handle table */
 };
 
 #define XR_INSTANCE_MAGIC 0x58525444u
-
-typedef struct xr_handle_slot {
-    void *buf;          /* backend buffer */
-    size_t bytes;
-    uint32_t gen;
-    bool used;
-    uint64_t next_free;
-} xr_handle_slot;
+/* Low nibble of every buffer handle of this provider (see pv_handles.h). */
+#define XR_HANDLE_TAG 0xBu
 
 struct prism_instance {
     uint32_t magic;
@@ -141,9 +139,7 @@ struct prism_instance {
     xm_xclbin meta;
     xk_binding bind[XK_COUNT];
     xb_backend *be;
-    pthread_mutex_t lock; /* guards the handle table */
-    xr_handle_slot *slots;
-    uint64_t n_slots, cap_slots, free_head;
+    pv_handle_table handles; /* handle -> backend buffer */
 };
 
 /* Report a formatted error on hc and return st. */
@@ -152,7 +148,8 @@ prism_status xr_fail(const prism_instance *inst, prism_host_context *hc, prism_s
 
 /* ---- device memory handles (xrt_memory.c) ----------------------------------------- */
 
-void xr_mem_init(prism_instance *inst);
+/* An empty handle table for inst (false: out of resources). */
+bool xr_mem_init(prism_instance *inst);
 /* Free every live buffer and the table. */
 void xr_mem_fini(prism_instance *inst);
 /* A backend buffer of bytes, and its handle. err gets the reason. */

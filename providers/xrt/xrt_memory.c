@@ -4,9 +4,9 @@
  *
  * Why a table and not the backend pointer: the host must never be able to
  * pass us a stale or foreign pointer that we would then hand to XRT. A
- * handle is an integer with bit 63 set (not a user-space address on x86-64),
- * a 15-bit generation, the slot and a 0xC tag; it is looked up under the
- * instance's lock, so freed or foreign handles are refused with a message.
+ * handle is a tagged integer from the instance's pv_handle_table (bit 63
+ * set, so not a user-space address on x86-64); freed, foreign or another
+ * instance's handles fail the lookup and are refused with a message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,43 +14,20 @@
 
 #include "xrt_internal.h"
 
-#define TAG 0xCu
-#define SLOT_BITS 44
-#define GEN_BITS 15
-#define NO_FREE UINT64_MAX
-
-_Static_assert(sizeof(uintptr_t) >= 8, "the handle encoding needs 64-bit pointers");
-
-static void *make_handle(uint64_t slot, uint32_t gen) {
-    uint64_t g = gen & ((1u << GEN_BITS) - 1);
-    return (void *)(uintptr_t)((UINT64_C(1) << 63) | (g << (SLOT_BITS + 4)) | (slot << 4) | TAG);
+bool xr_mem_init(prism_instance *inst) {
+    unsigned owner = atomic_fetch_add_explicit(&inst->prov->next_owner, 1u, memory_order_relaxed) + 1u;
+    return pv_handles_init(&inst->handles, XR_HANDLE_TAG, owner);
 }
 
-/* The live slot a handle names, or NULL. Call under inst->lock. */
-static xr_handle_slot *lookup(prism_instance *inst, const void *handle) {
-    uint64_t v = (uint64_t)(uintptr_t)handle;
-    if ((v & 0xFu) != TAG || !(v >> 63)) return NULL;
-    uint64_t slot = (v >> 4) & ((UINT64_C(1) << SLOT_BITS) - 1);
-    uint32_t gen = (uint32_t)((v >> (SLOT_BITS + 4)) & ((1u << GEN_BITS) - 1));
-    if (slot >= inst->n_slots) return NULL;
-    xr_handle_slot *s = &inst->slots[slot];
-    return s->used && (s->gen & ((1u << GEN_BITS) - 1)) == gen ? s : NULL;
-}
-
-void xr_mem_init(prism_instance *inst) {
-    inst->slots = NULL;
-    inst->n_slots = inst->cap_slots = 0;
-    inst->free_head = NO_FREE;
-    pthread_mutex_init(&inst->lock, NULL);
+static void release_buf(void *ctx, void *payload, size_t bytes) {
+    (void)bytes;
+    prism_instance *inst = ctx;
+    if (inst->be) inst->be->ops->release(inst->be, payload);
 }
 
 void xr_mem_fini(prism_instance *inst) {
-    for (uint64_t i = 0; i < inst->n_slots; i++)
-        if (inst->slots[i].used && inst->be) inst->be->ops->release(inst->be, inst->slots[i].buf);
-    free(inst->slots);
-    inst->slots = NULL;
-    inst->n_slots = 0;
-    pthread_mutex_destroy(&inst->lock);
+    pv_handles_drain(&inst->handles, release_buf, inst);
+    pv_handles_fini(&inst->handles);
 }
 
 prism_status xr_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle, void **out_buf, char *err,
@@ -62,65 +39,23 @@ prism_status xr_mem_alloc(prism_instance *inst, size_t bytes, void **out_handle,
     void *buf = NULL;
     prism_status st = inst->be->ops->alloc(inst->be, bytes, &buf, err, n);
     if (st) return st;
-    pthread_mutex_lock(&inst->lock);
-    uint64_t slot = inst->free_head;
-    if (slot == NO_FREE) {
-        if (inst->n_slots == inst->cap_slots) {
-            uint64_t cap = inst->cap_slots ? inst->cap_slots * 2 : 64;
-            xr_handle_slot *ns =
-                cap >= (UINT64_C(1) << SLOT_BITS) ? NULL : realloc(inst->slots, cap * sizeof *ns);
-            if (!ns) {
-                pthread_mutex_unlock(&inst->lock);
-                inst->be->ops->release(inst->be, buf);
-                snprintf(err, n, "the buffer table of xrt device %u cannot grow", inst->device);
-                return PRISM_ERR_OUT_OF_MEMORY;
-            }
-            inst->slots = ns;
-            inst->cap_slots = cap;
-        }
-        slot = inst->n_slots++;
-        memset(&inst->slots[slot], 0, sizeof inst->slots[slot]);
-    } else {
-        inst->free_head = inst->slots[slot].next_free;
+    if (!pv_handles_add(&inst->handles, buf, bytes, out_handle)) {
+        inst->be->ops->release(inst->be, buf);
+        snprintf(err, n, "the buffer table of xrt device %u cannot grow", inst->device);
+        return PRISM_ERR_OUT_OF_MEMORY;
     }
-    xr_handle_slot *s = &inst->slots[slot];
-    s->buf = buf;
-    s->bytes = bytes;
-    s->used = true;
-    s->gen++;
-    void *h = make_handle(slot, s->gen);
-    pthread_mutex_unlock(&inst->lock);
-    *out_handle = h;
     if (out_buf) *out_buf = buf;
     return PRISM_OK;
 }
 
 void xr_mem_free(prism_instance *inst, void *handle) {
     if (!inst || !handle) return;
-    pthread_mutex_lock(&inst->lock);
-    xr_handle_slot *s = lookup(inst, handle);
     void *buf = NULL;
-    if (s) {
-        buf = s->buf;
-        s->buf = NULL;
-        s->bytes = 0;
-        s->used = false;
-        s->next_free = inst->free_head;
-        inst->free_head = (uint64_t)(s - inst->slots);
-    }
-    pthread_mutex_unlock(&inst->lock);
-    if (buf) inst->be->ops->release(inst->be, buf);
+    if (pv_handles_remove(&inst->handles, handle, &buf, NULL) && buf) inst->be->ops->release(inst->be, buf);
 }
 
 bool xr_mem_resolve(prism_instance *inst, const void *handle, void **out_buf, size_t *out_bytes) {
-    pthread_mutex_lock(&inst->lock);
-    xr_handle_slot *s = lookup(inst, handle);
-    if (s) {
-        *out_buf = s->buf;
-        if (out_bytes) *out_bytes = s->bytes;
-    }
-    pthread_mutex_unlock(&inst->lock);
-    return s != NULL;
+    return pv_handles_lookup(&inst->handles, handle, out_buf, out_bytes);
 }
 
 prism_status xr_buffer_alloc(prism_instance *inst, size_t bytes, prism_host_context *hc, void **out_buffer) {

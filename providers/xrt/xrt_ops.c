@@ -17,6 +17,7 @@
 
 #include "prism_hls.h"
 #include "xrt_internal.h"
+#include "pv_attr.h"
 
 static const char *const op_names[XO_OP_COUNT] = {
     "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
@@ -106,21 +107,20 @@ typedef struct ctx {
     uint32_t node;
 } ctx;
 
+/* The shared getters of pv_attr.h (a mistyped attribute is absent), over
+ * the node of c. */
 static int32_t find(const ctx *c, const char *name, int32_t type) {
-    int32_t a = c->h->node_attr_find(c->g, c->node, name);
-    return a >= 0 && c->h->attr_type(c->g, c->node, (uint32_t)a) == type ? a : -1;
+    return pv_attr_find(c->h, c->g, c->node, name, type);
 }
 
-static bool has(const ctx *c, const char *name) { return c->h->node_attr_find(c->g, c->node, name) >= 0; }
+static bool has(const ctx *c, const char *name) { return pv_attr_has(c->h, c->g, c->node, name); }
 
 static int64_t get_int(const ctx *c, const char *name, int64_t dflt) {
-    int32_t a = find(c, name, PRISM_ATTR_INT);
-    return a < 0 ? dflt : c->h->attr_int(c->g, c->node, (uint32_t)a);
+    return pv_attr_int(c->h, c->g, c->node, name, dflt);
 }
 
 static float get_float(const ctx *c, const char *name, float dflt) {
-    int32_t a = find(c, name, PRISM_ATTR_FLOAT);
-    return a < 0 ? dflt : c->h->attr_float(c->g, c->node, (uint32_t)a);
+    return pv_attr_float(c->h, c->g, c->node, name, dflt);
 }
 
 /* INTS attribute of exactly `count` values (absent: false, *present = 0). */

@@ -148,7 +148,10 @@ static prism_status xr_instance_create(prism_provider *p, uint32_t device, const
     inst->timeout_ms = (unsigned)timeout;
     inst->gflops = csim_device ? XR_CSIM_GFLOPS : XR_HW_GFLOPS;
     snprintf(inst->xclbin, sizeof inst->xclbin, "%s", xclbin);
-    xr_mem_init(inst);
+    if (!xr_mem_init(inst)) {
+        free(inst);
+        return PRISM_ERR_OUT_OF_MEMORY;
+    }
     if (csim_device && !csim) {
         /* No backend: the instance claims nothing, so it never allocates. */
         snprintf(inst->why_disabled, sizeof inst->why_disabled,
