@@ -173,6 +173,13 @@ def render_conformance():
         "memory space, the rest on the CPU, with the copies between them. They are checked against",
         "the same expectation files, so a test that passes on the CPU alone and fails when split",
         "fails CI (`ctest -R example-cpu`).",
+        "",
+        "The same holds for the OpenCL provider (on PoCL in CI): both node suites run with",
+        "`--providers opencl,cpu` (`ctest -R opencl-cpu`), and the four torchvision models run with",
+        "`--providers opencl` alone (`conformance.models.opencl`), every node on the OpenCL device",
+        "(`conformance.models.opencl.placement`). ResNet-50, MobileNetV2 and SqueezeNet 1.1 also run",
+        "with `--providers xrt,cpu --provider-option xrt:csim=1`, their convolutions, GEMMs, pools",
+        "and elementwise ops on the FPGA provider's C-simulation device (`conformance.models.xrt-csim`).",
     ]
     return "\n".join(lines) + "\n"
 
