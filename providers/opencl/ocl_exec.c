@@ -37,6 +37,7 @@ prism_status ocl_fail(ocl_ctx *ctx, prism_status st, const char *fmt, ...) {
 
 size_t ocl_device_max_group(ocl_ctx *ctx) { return ctx->inst->dev->max_group; }
 size_t ocl_device_local_mem(ocl_ctx *ctx) { return ctx->inst->dev->local_mem; }
+int32_t ocl_device_type(ocl_ctx *ctx) { return ctx->inst->dev->type; }
 
 prism_status ocl_program_require(ocl_ctx *ctx, const char *program, const char *type) {
     cl_program p;

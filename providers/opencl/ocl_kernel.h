@@ -155,6 +155,9 @@ prism_status ocl_launch(ocl_ctx *ctx, const char *program, const char *type, con
 /* Largest work-group size of the device and its local memory in bytes. */
 size_t ocl_device_max_group(ocl_ctx *ctx);
 size_t ocl_device_local_mem(ocl_ctx *ctx);
+/* The device's prism_device_type: ops pick kernel variants by it (CPU
+ * devices prefer register blocking without local memory or barriers). */
+int32_t ocl_device_type(ocl_ctx *ctx);
 
 /* ---- memory --------------------------------------------------------------- */
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocl_internal.h"
 #include "ocl_nn.h"
 
 /* Rows of C per work-item of gemm_rows (CR in kernels/gemm.cl). */
@@ -37,7 +36,7 @@ bool ocl_all_float(const ocl_node *node, char *why, size_t why_size) {
     return true;
 }
 
-bool ocl_device_is_cpu(ocl_ctx *ctx) { return ctx->inst->dev->type == PRISM_DEVICE_CPU; }
+bool ocl_device_is_cpu(ocl_ctx *ctx) { return ocl_device_type(ctx) == PRISM_DEVICE_CPU; }
 
 /* The arguments every kernel of kernels/gemm.cl takes (GEMM_ARGS), in order;
  * returns their count. args has room for GEMM_N_ARGS + 1. */
