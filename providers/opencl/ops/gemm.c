@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocl_internal.h" /* ocl_blas_sgemm */
 #include "ocl_nn.h"
 
 /* Rows of C per work-item of gemm_rows (CR in kernels/gemm.cl). */
