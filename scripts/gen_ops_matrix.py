@@ -178,8 +178,9 @@ def render_conformance():
         "`--providers opencl,cpu` (`ctest -R opencl-cpu`), and the four torchvision models run with",
         "`--providers opencl` alone (`conformance.models.opencl`), every node on the OpenCL device",
         "(`conformance.models.opencl.placement`). ResNet-50, MobileNetV2 and SqueezeNet 1.1 also run",
-        "with `--providers xrt,cpu --provider-option xrt:csim=1`, their convolutions, GEMMs, pools",
-        "and elementwise ops on the FPGA provider's C-simulation device (`conformance.models.xrt-csim`).",
+        "with `--providers xrt,cpu --provider-option xrt:csim=1`, every node (convolutions, GEMMs,",
+        "pools, elementwise ops, Concat and the reshaping ops) on the FPGA provider's C-simulation",
+        "device in one subgraph (`conformance.models.xrt-csim`, `conformance.models.xrt-csim.placement`).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,7 @@
  * Everything above this interface — tiling, im2col/GEMM lowering, fusion,
  * buffers per tensor, argument binding by name from the xclbin metadata — is
  * shared by both backends. A backend only allocates buffers, moves bytes in
- * and out of them, and launches one kernel with its arguments already in
+ * and out of them and between two of them, and launches one kernel with its arguments already in
  * metadata order (xk_call), waiting for it to finish.
  *
  * Ownership: buffers returned by alloc belong to the caller until release.
@@ -89,6 +89,12 @@ typedef struct xb_ops {
                           size_t err_size);
     prism_status (*read)(xb_backend *b, void *buf, size_t offset, void *dst, size_t bytes, char *err,
                          size_t err_size);
+    /* Copy bytes from src at src_offset to dst at dst_offset without a trip
+     * through host memory (XRT: xrtBOCopy; csim: memcpy). Both buffers are
+     * this backend's; the ranges must lie inside them and not overlap.
+     * Zero bytes is a no-op. */
+    prism_status (*copy)(xb_backend *b, void *dst, size_t dst_offset, void *src, size_t src_offset, size_t bytes,
+                         char *err, size_t err_size);
     /* Run kernel k to completion; by_id holds b->meta->n_args values. */
     prism_status (*launch)(xb_backend *b, xk_id k, const xk_binding *bind, const xk_value *by_id, char *err,
                            size_t err_size);

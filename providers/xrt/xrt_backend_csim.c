@@ -75,6 +75,21 @@ static prism_status csim_read(xb_backend *b, void *buf, size_t offset, void *dst
     return PRISM_OK;
 }
 
+static prism_status csim_copy(xb_backend *b, void *dst, size_t dst_offset, void *src, size_t src_offset,
+                              size_t bytes, char *err, size_t n) {
+    (void)b;
+    csim_buf *d = dst;
+    const csim_buf *sb = src;
+    if (!in_range(d, dst_offset, bytes) || !in_range(sb, src_offset, bytes)) {
+        snprintf(err, n, "csim: copy of %zu bytes from %zu (of %zu) to %zu (of %zu) is outside a buffer", bytes,
+                 src_offset, sb->bytes, dst_offset, d->bytes);
+        return PRISM_ERR_INVALID_ARGUMENT;
+    }
+    /* memmove: a copy within one buffer is legal for the caller to ask for */
+    if (bytes) memmove(d->data + dst_offset, sb->data + src_offset, bytes);
+    return PRISM_OK;
+}
+
 #ifdef PRISM_XRT_HAVE_KERNELS
 /* Arguments by contract position, read through the binding. */
 typedef struct args {
@@ -135,6 +150,7 @@ static const xb_ops csim_ops = {
     .release = csim_release,
     .write = csim_write,
     .read = csim_read,
+    .copy = csim_copy,
     .launch = csim_launch,
     .destroy = csim_destroy,
 };

@@ -8,6 +8,9 @@
  * node of the graph, not a graph or unit output), becomes that step's
  * activation (the kernels apply it at write-back), saving a pass over memory
  * and a launch.
+ * Views: the output slot of Identity/Flatten/Reshape/Squeeze/Unsqueeze
+ * aliases the slot whose buffer holds the bytes, and every reader of the
+ * view extends that buffer's life, so a view costs nothing inside a unit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,7 @@ static uint32_t new_slot(prism_compiled *c, int kind, uint32_t index) {
     s->kind = kind;
     s->index = index;
     s->last_use = -1;
+    s->alias = XR_NO_SLOT;
     return (uint32_t)c->n_slots++;
 }
 
@@ -137,8 +141,15 @@ static prism_status add_step(builder *b, uint32_t node, int64_t position, uint32
         step->act_hi = step->p.clip_hi;
     }
     uint32_t n_in = host->node_input_count(b->g, node);
-    /* Clip's bounds were read at parse time; only its data input is a slot. */
-    uint32_t used = step->op == XO_CLIP ? 1 : n_in < XR_MAX_INPUTS ? n_in : XR_MAX_INPUTS;
+    /* Clip's bounds, Reshape's shape and Squeeze/Unsqueeze's axes were read at
+     * parse time; only their data input is a slot. Concat's inputs are all
+     * data (xo_parse bounds their count). */
+    uint32_t used = step->op == XO_CLIP || xo_is_view(step->op) ? 1
+                    : step->op == XO_CONCAT                      ? n_in
+                    : n_in < XR_MAX_INPUTS                       ? n_in
+                                                                 : XR_MAX_INPUTS;
+    if (used > XR_MAX_STEP_INPUTS)
+        return xr_fail(c->inst, b->hc, PRISM_ERR_INTERNAL, "node '%s': %u inputs", step->name, used);
     for (uint32_t k = 0; k < used; k++) {
         uint32_t v = host->node_input(b->g, node, k), s;
         if (v == PRISM_NO_VALUE) continue;
@@ -152,6 +163,7 @@ static prism_status add_step(builder *b, uint32_t node, int64_t position, uint32
         }
         step->in[k] = s;
         c->slots[s].last_use = position;
+        if (c->slots[s].alias != XR_NO_SLOT) c->slots[c->slots[s].alias].last_use = position;
     }
     step->n_in = used;
     uint32_t v = host->node_output(b->g, node, 0);
@@ -171,6 +183,10 @@ static prism_status add_step(builder *b, uint32_t node, int64_t position, uint32
     uint32_t oi = output_index(b, v);
     step->out = new_slot(c, oi == UINT32_MAX ? XR_SLOT_INTERNAL : XR_SLOT_OUTPUT, oi);
     c->slots[step->out].last_use = position;
+    if (xo_is_view(step->op) && oi == UINT32_MAX) { /* a unit output has bytes of its own */
+        uint32_t src = step->in[0];
+        c->slots[step->out].alias = c->slots[src].alias != XR_NO_SLOT ? c->slots[src].alias : src;
+    }
     b->of_value[v] = step->out;
     return PRISM_OK;
 }
@@ -211,7 +227,10 @@ prism_status xr_compile(prism_instance *inst, const prism_graph_view *g, const u
     builder b = {.host = host, .g = g, .hc = hc, .n_values = host->graph_value_count(g), .outputs = outputs,
                  .output_count = output_count};
     prism_compiled *c = calloc(1, sizeof *c);
-    size_t max_slots = input_count + node_count * (XR_MAX_INPUTS + 1) + 1;
+    /* a slot per unit input, per constant a node reads, per node output */
+    size_t max_slots = input_count + node_count + 1;
+    for (size_t i = 0; i < node_count; i++)
+        if (nodes[i] < host->graph_node_count(g)) max_slots += host->node_input_count(g, nodes[i]);
     if (c) {
         c->inst = inst;
         c->steps = calloc(node_count + 1, sizeof *c->steps);

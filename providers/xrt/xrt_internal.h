@@ -71,8 +71,25 @@ typedef enum xo_op {
     XO_MAXPOOL,
     XO_AVGPOOL,
     XO_GAP,
+    /* Data movement: no kernel. The views name their input's bytes with a new
+     * shape; Concat is device-side buffer copies. */
+    XO_IDENTITY,
+    XO_FLATTEN,
+    XO_RESHAPE,
+    XO_SQUEEZE,
+    XO_UNSQUEEZE,
+    XO_CONCAT,
     XO_OP_COUNT
 } xo_op;
+
+/* Whether op only renames its input's bytes (Identity, Flatten, Reshape,
+ * Squeeze, Unsqueeze). */
+static inline bool xo_is_view(xo_op op) { return op >= XO_IDENTITY && op <= XO_UNSQUEEZE; }
+
+/* Concat inputs at most (the step's input array), and device copies per run
+ * at most (outer count x inputs, when known at session creation). */
+#define XR_MAX_CONCAT_INPUTS 64
+#define XR_MAX_CONCAT_COPIES 4096
 
 typedef enum xo_auto_pad { XO_PAD_NOTSET, XO_PAD_VALID, XO_PAD_SAME_UPPER, XO_PAD_SAME_LOWER } xo_auto_pad;
 
@@ -86,6 +103,16 @@ typedef struct xo_params {
     int trans_a, trans_b;
     /* Clip bounds (attributes or constant inputs). */
     float clip_lo, clip_hi;
+    /* Flatten and Concat: the axis as given (may be negative). */
+    int64_t axis;
+    /* Reshape: the constant target shape and allowzero. */
+    int32_t n_shape;
+    int64_t shape[XR_MAX_RANK];
+    int allowzero;
+    /* Squeeze/Unsqueeze: the constant axes as given (Squeeze: 0 = every
+     * size-1 axis). */
+    int32_t n_axes;
+    int64_t axes[XR_MAX_RANK];
 } xo_params;
 
 const char *xo_op_name(xo_op op);
@@ -185,10 +212,15 @@ typedef struct xr_slot {
     int64_t last_use; /* step position of the last reader */
     xr_tensor konst;  /* CONST: uploaded at compile */
     void *konst_handle;
+    /* A view's slot shares the buffer of this slot (the first slot of the
+     * chain that owns or binds bytes); readers of the view keep it alive.
+     * XR_NO_SLOT when the slot has its own buffer. */
+    uint32_t alias;
 } xr_slot;
 
 #define XR_NO_SLOT UINT32_MAX
-#define XR_MAX_INPUTS 3
+#define XR_MAX_INPUTS 3 /* inputs of a kernel step */
+#define XR_MAX_STEP_INPUTS XR_MAX_CONCAT_INPUTS
 
 typedef struct xr_step {
     xo_op op;
@@ -197,7 +229,7 @@ typedef struct xr_step {
     int64_t opset;
     int64_t pos; /* position of its node in the unit (slot last_use) */
     uint32_t n_in;
-    uint32_t in[XR_MAX_INPUTS];
+    uint32_t in[XR_MAX_STEP_INPUTS];
     uint32_t out;
     int act; /* PRISM_HLS_ACT_* fused into this step */
     float act_lo, act_hi;
@@ -224,7 +256,9 @@ prism_status xr_launch(prism_instance *inst, const xk_call *call, char *err, siz
 /* Output shape of a step from its input shapes; false with err on a shape
  * the kernels do not take. */
 bool xr_plan(const xr_step *s, const xr_tensor *const *in, int32_t *rank, int64_t *dims, char *err, size_t n);
-/* Run step s: in[] are its inputs, y its allocated output. */
+/* Run step s: in[] are its inputs, y its allocated output. A view step is
+ * lowered only when its output has a buffer of its own (a unit output): a
+ * device-side copy; inside a unit the run aliases it instead. */
 prism_status xr_lower(prism_instance *inst, const xr_step *s, const xr_tensor *const *in, const xr_tensor *y,
                       char *err, size_t n);
 

@@ -8,7 +8,8 @@
  * matrix). Gemm/MatMul: one GEMM (MatMul with a 2-D B folds the batch into
  * rows; equal-rank batches use the GEMM's batch). Bias rides in the GEMM,
  * activations in the GEMM or element-wise kernel. Pools: one launch over
- * all N*C planes.
+ * all N*C planes. Data movement (views, Concat) is device-side buffer
+ * copies through the backend, never a trip through host memory.
  *
  * Shapes are re-checked here against the kernels' int arguments: the view's
  * shapes at capability time may be symbolic.
@@ -56,8 +57,115 @@ static bool elt_form(const xr_step *s, const xr_tensor *a, const xr_tensor *b, b
     return false;
 }
 
+/* ---- data movement: shapes ------------------------------------------------------- */
+
+/* Reshape's target shape against the input (ONNX rules: 0 copies the input's
+ * dim unless allowzero, one -1 takes what is left). */
+static bool plan_reshape(const xo_params *p, const xr_tensor *a, int32_t *rank, int64_t *dims, char *err, size_t n) {
+    int64_t known = 1;
+    int32_t infer = -1;
+    for (int32_t i = 0; i < p->n_shape; i++) {
+        int64_t v = p->shape[i];
+        if (v == 0 && !p->allowzero) {
+            if (i >= a->rank) return snprintf(err, n, "shape value 0 at %d copies no input dim", i), false;
+            v = a->dims[i];
+        }
+        if (v > 0 && known > (INT64_C(1) << 40) / v) return snprintf(err, n, "the target shape is huge"), false;
+        if (v == -1) infer = i;
+        else known *= v;
+        dims[i] = v;
+    }
+    if (infer >= 0) {
+        if (!known || a->count % known)
+            return snprintf(err, n, "%lld elements do not reshape with -1 and %lld", (long long)a->count,
+                            (long long)known), false;
+        dims[infer] = a->count / known;
+    } else if (known != a->count) {
+        return snprintf(err, n, "%lld elements do not fill the target shape (%lld)", (long long)a->count,
+                        (long long)known), false;
+    }
+    *rank = p->n_shape;
+    return true;
+}
+
+/* Squeeze and Unsqueeze: which axes of the result (Unsqueeze) or input
+ * (Squeeze) the constant axes name, each once. */
+static bool axes_mask(const xo_params *p, int32_t r, bool *mask, char *err, size_t n) {
+    memset(mask, 0, XR_MAX_RANK * sizeof *mask);
+    for (int32_t i = 0; i < p->n_axes; i++) {
+        int64_t x = p->axes[i] < 0 ? p->axes[i] + r : p->axes[i];
+        if (x < 0 || x >= r || mask[x])
+            return snprintf(err, n, "axis %lld is outside rank %d or repeated", (long long)p->axes[i], r), false;
+        mask[x] = true;
+    }
+    return true;
+}
+
+static bool plan_move(const xr_step *s, const xr_tensor *const *in, int32_t *rank, int64_t *dims, char *err,
+                      size_t n) {
+    const xr_tensor *a = in[0];
+    const xo_params *p = &s->p;
+    bool mask[XR_MAX_RANK];
+    switch (s->op) {
+    case XO_IDENTITY:
+        *rank = a->rank;
+        memcpy(dims, a->dims, (size_t)a->rank * sizeof *dims);
+        return true;
+    case XO_FLATTEN: {
+        int64_t axis = p->axis < 0 ? p->axis + a->rank : p->axis;
+        if (axis < 0 || axis > a->rank)
+            return snprintf(err, n, "axis %lld is outside rank %d", (long long)p->axis, a->rank), false;
+        *rank = 2;
+        dims[0] = prod(a->dims, 0, (int32_t)axis);
+        dims[1] = prod(a->dims, (int32_t)axis, a->rank);
+        return true;
+    }
+    case XO_RESHAPE: return plan_reshape(p, a, rank, dims, err, n);
+    case XO_SQUEEZE: {
+        if (!axes_mask(p, a->rank, mask, err, n)) return false;
+        *rank = 0;
+        for (int32_t i = 0; i < a->rank; i++) {
+            bool drop = p->n_axes ? mask[i] : a->dims[i] == 1;
+            if (drop && a->dims[i] != 1)
+                return snprintf(err, n, "axis %d has size %lld, not 1", i, (long long)a->dims[i]), false;
+            if (!drop) dims[(*rank)++] = a->dims[i];
+        }
+        return true;
+    }
+    case XO_UNSQUEEZE: {
+        int32_t r = a->rank + p->n_axes;
+        if (r > XR_MAX_RANK) return snprintf(err, n, "the result's rank %d is above %d", r, XR_MAX_RANK), false;
+        if (!axes_mask(p, r, mask, err, n)) return false;
+        for (int32_t i = 0, j = 0; i < r; i++) dims[i] = mask[i] ? 1 : a->dims[j++];
+        *rank = r;
+        return true;
+    }
+    case XO_CONCAT: {
+        int64_t axis = p->axis < 0 ? p->axis + a->rank : p->axis;
+        if (axis < 0 || axis >= a->rank)
+            return snprintf(err, n, "axis %lld is outside rank %d", (long long)p->axis, a->rank), false;
+        *rank = a->rank;
+        memcpy(dims, a->dims, (size_t)a->rank * sizeof *dims);
+        dims[axis] = 0;
+        for (uint32_t k = 0; k < s->n_in; k++) {
+            const xr_tensor *t = in[k];
+            if (!t || t->rank != a->rank) return snprintf(err, n, "input %u is missing or of another rank", k), false;
+            for (int32_t i = 0; i < a->rank; i++)
+                if (i != axis && t->dims[i] != a->dims[i])
+                    return snprintf(err, n, "input %u has dim %d = %lld, input 0 %lld", k, i, (long long)t->dims[i],
+                                    (long long)a->dims[i]), false;
+            dims[axis] += t->dims[axis];
+        }
+        return true;
+    }
+    default: break;
+    }
+    return snprintf(err, n, "no lowering for this op"), false;
+}
+
 bool xr_plan(const xr_step *s, const xr_tensor *const *in, int32_t *rank, int64_t *dims, char *err, size_t n) {
     const xr_tensor *a = in[0], *b = in[1];
+    if (s->op >= XO_IDENTITY) return plan_move(s, in, rank, dims, err, n);
     switch (s->op) {
     case XO_CONV: {
         const xo_params *p = &s->p;
@@ -365,9 +473,34 @@ static prism_status lower_pool(prism_instance *inst, const xr_step *s, const xr_
     return xr_launch(inst, &c, err, n);
 }
 
+/* ---- data movement: device-side copies ------------------------------------------ */
+
+/* Concat: for each index of the axes before axis, each input's block
+ * (its dims from axis on) lands after the previous input's in y. */
+static prism_status lower_concat(prism_instance *inst, const xr_step *s, const xr_tensor *const *in,
+                                 const xr_tensor *y, char *err, size_t n) {
+    int64_t axis = s->p.axis < 0 ? s->p.axis + y->rank : s->p.axis;
+    int64_t outer = prod(y->dims, 0, (int32_t)axis);
+    size_t y_block = (size_t)prod(y->dims, (int32_t)axis, y->rank) * sizeof(float);
+    xb_backend *be = inst->be;
+    for (int64_t o = 0; o < outer; o++) {
+        size_t at = (size_t)o * y_block;
+        for (uint32_t k = 0; k < s->n_in; k++) {
+            size_t block = (size_t)prod(in[k]->dims, (int32_t)axis, in[k]->rank) * sizeof(float);
+            prism_status st = be->ops->copy(be, y->buf, at, in[k]->buf, (size_t)o * block, block, err, n);
+            if (st) return st;
+            at += block;
+        }
+    }
+    return PRISM_OK;
+}
+
 prism_status xr_lower(prism_instance *inst, const xr_step *s, const xr_tensor *const *in, const xr_tensor *y,
                       char *err, size_t n) {
     if (!y->count) return PRISM_OK; /* nothing to compute */
+    if (xo_is_view(s->op)) /* a unit output of its own: the bytes move once, on the device */
+        return inst->be->ops->copy(inst->be, y->buf, 0, in[0]->buf, 0, (size_t)y->count * sizeof(float), err, n);
+    if (s->op == XO_CONCAT) return lower_concat(inst, s, in, y, err, n);
     switch (s->op) {
     case XO_CONV: return lower_conv(inst, s, in, y, err, n);
     case XO_GEMM:

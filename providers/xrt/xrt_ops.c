@@ -7,8 +7,11 @@
  * MatMul lowered to the batched GEMM; Add/Sub/Mul/Div with a same-shape,
  * scalar or per-channel second operand, Relu and Clip (constant bounds) on
  * the element-wise kernel; Max/AveragePool and GlobalAveragePool with
- * windows of at most PRISM_HLS_MAX_POOL. Everything else is declined with a
- * sentence saying why.
+ * windows of at most PRISM_HLS_MAX_POOL. Data movement needs no kernel:
+ * Identity, Flatten, Reshape (constant shape), Squeeze/Unsqueeze (constant
+ * axes) only rename bytes, and Concat is a bounded number of device-side
+ * buffer copies, so a CNN's shape glue stays in FPGA memory instead of
+ * cutting the graph. Everything else is declined with a sentence saying why.
  */
 #include <limits.h>
 #include <math.h>
@@ -20,7 +23,9 @@
 #include "pv_attr.h"
 
 static const char *const op_names[XO_OP_COUNT] = {
-    "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "Conv",     "Gemm",    "MatMul",  "Add",       "Sub",     "Mul",       "Div",
+    "Relu",     "Clip",    "MaxPool", "AveragePool", "GlobalAveragePool", "Identity", "Flatten",
+    "Reshape",  "Squeeze", "Unsqueeze", "Concat",
 };
 
 const char *xo_op_name(xo_op op) { return op < XO_OP_COUNT ? op_names[op] : "?"; }
@@ -38,6 +43,12 @@ uint32_t xo_kernels(xo_op op, const xo_params *p) {
     case XO_MAXPOOL:
     case XO_AVGPOOL:
     case XO_GAP: return 1u << XK_POOL;
+    case XO_IDENTITY:
+    case XO_FLATTEN:
+    case XO_RESHAPE:
+    case XO_SQUEEZE:
+    case XO_UNSQUEEZE:
+    case XO_CONCAT: return 0; /* buffer copies or nothing */
     default: return 1u << XK_ELTWISE;
     }
 }
@@ -315,6 +326,18 @@ static bool parse_gemm(const ctx *c, xo_op op, xo_params *p, char *why, size_t n
         snprintf(why, n, "batched MatMul runs only with a 2-D B or equal ranks");
         return false;
     }
+    /* equal ranks: the GEMM's batch walks both operands in step, so their
+     * batch dims must be equal (known, or the same symbol), not broadcast */
+    for (int32_t i = 0; br != 2 && i < ar - 2; i++) {
+        int64_t da = h->value_dim(c->g, a, (uint32_t)i), db = h->value_dim(c->g, b, (uint32_t)i);
+        const char *pa = da < 0 ? h->value_dim_param(c->g, a, (uint32_t)i) : NULL;
+        const char *pb = db < 0 ? h->value_dim_param(c->g, b, (uint32_t)i) : NULL;
+        bool same = da >= 0 ? da == db : (db < 0 && pa && pb && *pa && !strcmp(pa, pb));
+        if (!same) {
+            snprintf(why, n, "batch dim %d of A and B may differ (broadcast batches are not lowered)", i);
+            return false;
+        }
+    }
     return true;
 }
 
@@ -397,6 +420,150 @@ static bool parse_eltwise(const ctx *c, xo_op op, char *why, size_t n) {
     return true;
 }
 
+/* ---- data movement --------------------------------------------------------------- */
+
+/* A constant int64 input (shape or axes) of at most max values. */
+static bool const_ints(const ctx *c, uint32_t v, int32_t max, int64_t *out, int32_t *count) {
+    size_t bytes = 0;
+    const void *data = v == PRISM_NO_VALUE ? NULL : c->h->value_constant(c->g, v, &bytes);
+    if (!data || c->h->value_dtype(c->g, v) != PRISM_DTYPE_INT64 || bytes % sizeof(int64_t) ||
+        bytes / sizeof(int64_t) > (size_t)max)
+        return false;
+    *count = (int32_t)(bytes / sizeof(int64_t));
+    if (bytes) memcpy(out, data, bytes);
+    return true;
+}
+
+/* The same from an INTS attribute (absent: *count 0). */
+static bool attr_ints(const ctx *c, const char *name, int32_t max, int64_t *out, int32_t *count) {
+    *count = 0;
+    int32_t a = find(c, name, PRISM_ATTR_INTS);
+    if (a < 0) return !has(c, name);
+    size_t k = 0;
+    const int64_t *v = c->h->attr_ints(c->g, c->node, (uint32_t)a, &k);
+    if (k > (size_t)max || (k && !v)) return false;
+    if (k) memcpy(out, v, k * sizeof *v);
+    *count = (int32_t)k;
+    return true;
+}
+
+/* Elements of the first r dims: -1 when one is unknown, INT64_MAX past 2^40. */
+static int64_t shape_count(int32_t r, const int64_t *d) {
+    int64_t n = 1;
+    for (int32_t i = 0; i < r && n >= 0; i++) {
+        if (d[i] < 0) return -1;
+        if (d[i] && n > (INT64_C(1) << 40) / d[i]) return INT64_MAX;
+        n *= d[i];
+    }
+    return n;
+}
+
+/* The views' data input: a rank the run can hold (unknown is fine). */
+static bool view_input(const ctx *c, int32_t *r, int64_t *d, char *why, size_t n) {
+    uint32_t x = c->h->node_input(c->g, c->node, 0);
+    *r = c->h->value_rank(c->g, x);
+    if (*r > XR_MAX_RANK) {
+        snprintf(why, n, "rank %d is above the provider's %d", *r, XR_MAX_RANK);
+        return false;
+    }
+    if (*r >= 0 && !dims_of(c, x, r, d)) {
+        snprintf(why, n, "a dim is too large");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_view(const ctx *c, xo_op op, int64_t opset, xo_params *p, char *why, size_t n) {
+    int32_t r;
+    int64_t d[XR_MAX_RANK];
+    if (!view_input(c, &r, d, why, n)) return false;
+    uint32_t nin = c->h->node_input_count(c->g, c->node);
+    uint32_t arg = nin > 1 ? c->h->node_input(c->g, c->node, 1) : PRISM_NO_VALUE;
+    switch (op) {
+    case XO_FLATTEN:
+        p->axis = get_int(c, "axis", 1);
+        if (r < 0) return snprintf(why, n, "Flatten needs the input's rank to check its axis"), false;
+        if (p->axis < (opset < 11 ? 0 : -r) || p->axis > r)
+            return snprintf(why, n, "axis %lld is outside [%d, %d] (opset %lld)", (long long)p->axis,
+                            opset < 11 ? 0 : -r, r, (long long)opset), false;
+        return true;
+    case XO_RESHAPE: {
+        bool ok = opset < 5 ? attr_ints(c, "shape", XR_MAX_RANK, p->shape, &p->n_shape) && has(c, "shape")
+                            : const_ints(c, arg, XR_MAX_RANK, p->shape, &p->n_shape);
+        if (!ok)
+            return snprintf(why, n, "the target shape is not a constant int64 tensor of at most %d values",
+                            XR_MAX_RANK), false;
+        p->allowzero = get_int(c, "allowzero", 0) != 0;
+        int minus = 0, zero = 0;
+        for (int32_t i = 0; i < p->n_shape; i++) {
+            minus += p->shape[i] == -1;
+            zero += p->shape[i] == 0;
+            if (p->shape[i] < -1) return snprintf(why, n, "the target shape has %lld", (long long)p->shape[i]), false;
+        }
+        if (minus > 1 || (p->allowzero && minus && zero))
+            return snprintf(why, n, "the target shape cannot be resolved (several -1, or -1 with allowzero zeros)"),
+                   false;
+        return true;
+    }
+    case XO_SQUEEZE:
+    case XO_UNSQUEEZE: {
+        bool ok = opset < 13 ? attr_ints(c, "axes", XR_MAX_RANK, p->axes, &p->n_axes)
+                             : arg == PRISM_NO_VALUE || const_ints(c, arg, XR_MAX_RANK, p->axes, &p->n_axes);
+        if (!ok) return snprintf(why, n, "axes are not constant int64 values (at most %d)", XR_MAX_RANK), false;
+        if (op == XO_UNSQUEEZE && !p->n_axes) return snprintf(why, n, "Unsqueeze without axes"), false;
+        if (op == XO_SQUEEZE && !p->n_axes && r < 0)
+            return snprintf(why, n, "Squeeze without axes needs the input's shape"), false;
+        int32_t out_r = op == XO_UNSQUEEZE ? r + p->n_axes : r;
+        if (r >= 0 && out_r > XR_MAX_RANK)
+            return snprintf(why, n, "the result's rank %d is above %d", out_r, XR_MAX_RANK), false;
+        for (int32_t i = 0; r >= 0 && i < p->n_axes; i++) {
+            int64_t a = p->axes[i] < 0 ? p->axes[i] + out_r : p->axes[i];
+            if (a < 0 || a >= out_r)
+                return snprintf(why, n, "axis %lld is outside the rank", (long long)p->axes[i]), false;
+            if (op == XO_SQUEEZE && d[a] >= 0 && d[a] != 1)
+                return snprintf(why, n, "axis %lld has size %lld, not 1", (long long)p->axes[i], (long long)d[a]),
+                       false;
+        }
+        return true;
+    }
+    default: return true; /* Identity */
+    }
+}
+
+static bool parse_concat(const ctx *c, xo_params *p, char *why, size_t n) {
+    const prism_host_api *h = c->h;
+    uint32_t nin = h->node_input_count(c->g, c->node);
+    if (nin < 1 || nin > XR_MAX_CONCAT_INPUTS)
+        return snprintf(why, n, "%u inputs (the provider copies at most %d)", nin, XR_MAX_CONCAT_INPUTS), false;
+    if (!has(c, "axis")) return snprintf(why, n, "Concat without axis"), false;
+    p->axis = get_int(c, "axis", 0);
+    int32_t r0 = -1;
+    int64_t d0[XR_MAX_RANK];
+    for (uint32_t k = 0; k < nin; k++) {
+        uint32_t v = h->node_input(c->g, c->node, k);
+        int32_t r;
+        int64_t d[XR_MAX_RANK];
+        if (v == PRISM_NO_VALUE || !dims_of(c, v, &r, d))
+            return snprintf(why, n, "input %u is missing or of unknown rank (at most %d)", k, XR_MAX_RANK), false;
+        if (k == 0) {
+            r0 = r;
+            memcpy(d0, d, sizeof d);
+            if (p->axis < -r || p->axis >= r || r < 1)
+                return snprintf(why, n, "axis %lld is outside the rank %d", (long long)p->axis, r), false;
+            continue;
+        }
+        if (r != r0) return snprintf(why, n, "inputs of ranks %d and %d", r0, r), false;
+    }
+    /* Each input is one contiguous block per index of the axes before axis:
+     * outer x inputs device copies. */
+    int64_t ax = p->axis < 0 ? p->axis + r0 : p->axis;
+    int64_t outer = shape_count((int32_t)ax, d0);
+    if (outer > XR_MAX_CONCAT_COPIES / (int64_t)nin)
+        return snprintf(why, n, "%lld x %u device copies (more than %d: too many tiny transfers)", (long long)outer,
+                        nin, XR_MAX_CONCAT_COPIES), false;
+    return true;
+}
+
 bool xo_parse(const prism_host_api *h, const prism_graph_view *g, uint32_t node, xo_op *out_op, xo_params *p,
               char *why, size_t n) {
     ctx c = {h, g, node};
@@ -413,9 +580,14 @@ bool xo_parse(const prism_host_api *h, const prism_graph_view *g, uint32_t node,
         snprintf(why, n, "no FPGA kernel for %s", opt ? opt : "?");
         return false;
     }
-    /* every tensor it touches is float32 */
+    /* every tensor it touches is float32 (but the views' shape and axes) */
     uint32_t nin = h->node_input_count(g, node);
-    for (uint32_t k = 0; k < nin; k++) {
+    if (!nin || h->node_input(g, node, 0) == PRISM_NO_VALUE) {
+        snprintf(why, n, "no data input");
+        return false;
+    }
+    bool view = xo_is_view(op);
+    for (uint32_t k = 0; k < (view ? 1 : nin); k++) {
         uint32_t v = h->node_input(g, node, k);
         if (v != PRISM_NO_VALUE && h->value_dtype(g, v) != PRISM_DTYPE_FLOAT) {
             snprintf(why, n, "input %u is not float32 (the kernels are float32 only)", k);
@@ -441,6 +613,12 @@ bool xo_parse(const prism_host_api *h, const prism_graph_view *g, uint32_t node,
     case XO_MAXPOOL:
     case XO_AVGPOOL:
     case XO_GAP: ok = parse_pool(&c, op, p, why, n); break;
+    case XO_IDENTITY:
+    case XO_FLATTEN:
+    case XO_RESHAPE:
+    case XO_SQUEEZE:
+    case XO_UNSQUEEZE: ok = parse_view(&c, op, opset, p, why, n); break;
+    case XO_CONCAT: ok = parse_concat(&c, p, why, n); break;
     default: break;
     }
     if (ok && (op == XO_RELU || op == XO_CLIP)) {
@@ -474,6 +652,8 @@ static double count_of(const prism_host_api *h, const prism_graph_view *g, uint3
 double xo_cost(const prism_host_api *h, const prism_graph_view *g, uint32_t node, xo_op op, double gflops) {
     uint32_t out = h->node_output(g, node, 0), a = h->node_input(g, node, 0);
     double flops = count_of(h, g, out);
+    if (xo_is_view(op)) return 1e-6; /* no work inside a unit */
+    if (op == XO_CONCAT) return flops * sizeof(float) / 10e9 + 20e-6; /* device copies at a nominal 10 GB/s */
     if (op == XO_CONV) {
         /* per output: 2 * (C/group) * kh * kw = 2 * W's elements / M */
         uint32_t w = h->node_input(g, node, 1);

@@ -6,7 +6,9 @@
  * All state of a run lives in the call, so several threads may run one unit
  * at once. Unit outputs are allocated through the host (output_alloc), which
  * hands back our own handles; intermediates are backend buffers owned by the
- * run.
+ * run. A view inside the unit takes its input's buffer (xrt_compile.c keeps
+ * that buffer alive for the view's readers); a view that is a unit output
+ * gets its bytes by a device-side copy.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static prism_status exec_step(run_state *r, size_t i) {
     prism_compiled *c = r->c;
     prism_instance *inst = c->inst;
     const xr_step *s = &c->steps[i];
-    const xr_tensor *in[XR_MAX_INPUTS] = {NULL};
+    const xr_tensor *in[XR_MAX_STEP_INPUTS] = {NULL};
     for (uint32_t k = 0; k < s->n_in; k++) in[k] = s->in[k] == XR_NO_SLOT ? NULL : &r->vals[s->in[k]];
     if (!in[0] || (s->op <= XO_DIV && !in[1]))
         return step_fail(r, s, PRISM_ERR_INVALID_ARGUMENT, "a required input is missing");
@@ -84,6 +86,13 @@ static prism_status exec_step(run_state *r, size_t i) {
     size_t bytes = (size_t)y->count * sizeof(float);
     const xr_slot *slot = &c->slots[s->out];
     prism_status st;
+    if (xo_is_view(s->op) && slot->alias != XR_NO_SLOT) {
+        if (y->count != in[0]->count)
+            return step_fail(r, s, PRISM_ERR_INTERNAL, "a view of %lld elements as %lld", (long long)in[0]->count,
+                             (long long)y->count);
+        y->buf = in[0]->buf; /* the same bytes; the aliased slot owns them */
+        return PRISM_OK;
+    }
     if (slot->kind == XR_SLOT_OUTPUT) {
         void *handle = NULL;
         st = inst->prov->host->output_alloc(r->hc, slot->index, PRISM_DTYPE_FLOAT, (uint32_t)y->rank, y->dims, &handle);
@@ -112,12 +121,8 @@ static prism_status copy_output(run_state *r, uint32_t k) {
     if (st) return st;
     if (!xr_mem_resolve(inst, handle, &dst, &got) || got < bytes)
         return xr_fail(inst, r->hc, PRISM_ERR_INTERNAL, "output_alloc gave an unusable buffer");
-    void *tmp = malloc(bytes ? bytes : 1);
-    if (!tmp) return xr_fail(inst, r->hc, PRISM_ERR_OUT_OF_MEMORY, "out of memory copying output %u", k);
     char err[XR_ERR];
-    st = inst->be->ops->read(inst->be, src->buf, 0, tmp, bytes, err, sizeof err);
-    if (!st) st = inst->be->ops->write(inst->be, dst, 0, tmp, bytes, err, sizeof err);
-    free(tmp);
+    st = inst->be->ops->copy(inst->be, dst, 0, src->buf, 0, bytes, err, sizeof err);
     return st ? xr_fail(inst, r->hc, st, "copying unit output %u: %s", k, err) : PRISM_OK;
 }
 

@@ -4,7 +4,9 @@
  * buffer and argument-binding path): single-node models of every op it
  * claims, on providers xrt,cpu with xrt:csim=1, compared with the CPU
  * provider on random inputs, each node checked to be placed on xrt; plus
- * fused chains, declined nodes and the csim device without csim=1.
+ * fused chains, Concat and the views (Identity, Flatten, Reshape, Squeeze,
+ * Unsqueeze) between kernel nodes and as unit outputs, declined nodes and
+ * the csim device without csim=1.
  *
  * XILINX_XRT and XCL_EMULATION_MODE are removed at start, so no XRT device
  * is listed and the csim device is device 0.
@@ -90,12 +92,14 @@ static prism_status make_session(mb_model *m, const char *providers, const char 
 
 static const char *const CSIM[] = {"xrt:csim=1", NULL};
 
-static prism_tensor *run1(prism_session *s, const feed *f) {
-    prism_tensor *y = NULL;
-    prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, 1, &y);
+#define MAX_OUTPUTS 4
+
+/* Every output of s (at most MAX_OUTPUTS) into y; false on a failed run. */
+static bool run_all(prism_session *s, const feed *f, size_t n_out, prism_tensor **y) {
+    prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, n_out, y);
     if (st) fprintf(stderr, "\n  run: %s: %s\n", prism_status_name(st), prism_last_error_message());
     CU_ASSERT_EQUAL(st, PRISM_OK);
-    return y;
+    return st == PRISM_OK;
 }
 
 /* |got - want| <= 1e-5 + 1e-4 |want| everywhere (same shape). */
@@ -133,10 +137,15 @@ static void compare(mb_model *m, feed *f, const char *label, size_t on_xrt) {
         const char *report = prism_session_placement(x, "text");
         CU_ASSERT_PTR_NOT_NULL(report);
         if (report) MB_CONTAINS(report, "Prism HLS C simulation (csim)");
-        prism_tensor *want = run1(cpu, f), *got = run1(x, f);
-        if (want && got) expect_close(got, want, label);
-        prism_tensor_destroy(want);
-        prism_tensor_destroy(got);
+        size_t n_out = prism_session_output_count(cpu);
+        CU_ASSERT_FATAL(n_out >= 1 && n_out <= MAX_OUTPUTS);
+        prism_tensor *want[MAX_OUTPUTS] = {NULL}, *got[MAX_OUTPUTS] = {NULL};
+        if (run_all(cpu, f, n_out, want) && run_all(x, f, n_out, got))
+            for (size_t k = 0; k < n_out; k++) expect_close(got[k], want[k], label);
+        for (size_t k = 0; k < n_out; k++) {
+            prism_tensor_destroy(want[k]);
+            prism_tensor_destroy(got[k]);
+        }
     }
     prism_session_destroy(cpu);
     prism_session_destroy(x);
@@ -328,6 +337,155 @@ static void test_fused_chain(void) {
     compare(m, &f, "Conv-Relu-Add-Clip", 4);
 }
 
+/* ---- data movement ------------------------------------------------------------------ */
+
+static void concat_case(const char *label, int64_t axis, int rank, int n_in, const int64_t *const *dims,
+                        bool last_const) {
+    static const char *const names[] = {"A", "B", "C"};
+    char inputs[16] = "";
+    for (int k = 0; k < n_in; k++) strcat(strcat(inputs, k ? "," : ""), names[k]);
+    Onnx__NodeProto *n;
+    mb_model *m = one_node(13, "Concat", inputs, &n);
+    mb_attr_int(m, n, "axis", axis);
+    feed f = {0};
+    for (int k = 0; k < n_in; k++) {
+        if (last_const && k == n_in - 1) init_rnd(m, names[k], rank, dims[k]);
+        else feed_input(m, &f, names[k], rank, dims[k]);
+    }
+    compare(m, &f, label, 1);
+}
+
+static void test_concat(void) {
+    /* SqueezeNet's fire module: two NCHW tensors along the channels */
+    concat_case("axis 1, 2 inputs, batch 2", 1, 4, 2, (const int64_t *const[]){D(2, 3, 5, 4), D(2, 6, 5, 4)}, false);
+    concat_case("axis 0, 3 inputs", 0, 2, 3, (const int64_t *const[]){D(2, 7), D(1, 7), D(4, 7)}, false);
+    concat_case("axis -1, 3 inputs", -1, 3, 3, (const int64_t *const[]){D(2, 3, 2), D(2, 3, 5), D(2, 3, 1)}, false);
+    concat_case("axis -3 (= 1) of 4-D, constant last input", -3, 4, 2,
+                (const int64_t *const[]){D(1, 2, 3, 3), D(1, 4, 3, 3)}, true);
+    concat_case("axis 2, an empty input", 2, 3, 2, (const int64_t *const[]){D(2, 2, 0), D(2, 2, 3)}, false);
+}
+
+/* Conv -> Reshape (a view of the Conv's buffer) -> ... -> Gemm that reads the
+ * view after the Conv's last direct reader, so the view must keep the
+ * buffer alive; Flatten/Squeeze/Unsqueeze/Identity between kernel nodes; and
+ * three unit outputs that are views (device-side copies). */
+static void test_view_chains(void) {
+    mb_model *m = mb_new(13);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
+    mb_output(m, "V2", PRISM_DTYPE_FLOAT, -1, NULL);
+    mb_output(m, "U", PRISM_DTYPE_FLOAT, -1, NULL);
+    feed f = {0};
+    feed_input(m, &f, "X", 4, D(1, 3, 6, 6));
+    init_rnd(m, "W", 4, D(4, 3, 3, 3));
+    init_rnd(m, "FW", 2, D(144, 4));
+    const int64_t shape[] = {1, -1}, sq_axes[] = {2, 3}, unsq_axes[] = {-1};
+    mb_init(m, "shape", PRISM_DTYPE_INT64, 1, D(2), shape, sizeof shape);
+    mb_init(m, "sq", PRISM_DTYPE_INT64, 1, D(2), sq_axes, sizeof sq_axes);
+    mb_init(m, "unsq", PRISM_DTYPE_INT64, 1, D(1), unsq_axes, sizeof unsq_axes);
+    Onnx__NodeProto *c = mb_node(m, "Conv", "conv", "X,W", "C");
+    mb_attr_ints(m, c, "pads", 4, D(1, 1, 1, 1));
+    mb_node(m, "Reshape", "reshape", "C,shape", "V");
+    Onnx__NodeProto *p = mb_node(m, "MaxPool", "pool", "C", "P");
+    mb_attr_ints(m, p, "kernel_shape", 2, D(2, 2));
+    mb_node(m, "GlobalAveragePool", "gap", "P", "G");
+    mb_node(m, "Flatten", "flatten", "G", "F");
+    mb_node(m, "Identity", "id", "V", "V1");
+    mb_node(m, "MatMul", "fc", "V1,FW", "M");
+    mb_node(m, "Add", "add", "M,F", "Y");
+    mb_node(m, "Identity", "out_view", "V1", "V2");
+    mb_node(m, "Squeeze", "squeeze", "G,sq", "S");
+    mb_node(m, "Relu", "relu", "S", "R");
+    mb_node(m, "Unsqueeze", "unsqueeze", "R,unsq", "U");
+    compare(m, &f, "views between kernels and as unit outputs", 12);
+    /* opset 11: Flatten axis 2, Squeeze/Unsqueeze with attribute axes */
+    m = mb_new(11);
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
+    feed_input(m, &f, "X", 4, D(2, 3, 4, 1));
+    Onnx__NodeProto *n = mb_node(m, "Squeeze", "sq", "X", "S");
+    mb_attr_ints(m, n, "axes", 1, D(3));
+    mb_node(m, "Relu", "relu", "S", "R");
+    n = mb_node(m, "Unsqueeze", "unsq", "R", "U");
+    mb_attr_ints(m, n, "axes", 2, D(0, 4));
+    n = mb_node(m, "Flatten", "flat", "U", "Y");
+    mb_attr_int(m, n, "axis", 2);
+    compare(m, &f, "opset 11 Squeeze/Unsqueeze attributes, Flatten axis 2", 4);
+    /* a view whose input is the unit input, as the unit output */
+    m = one_node(13, "Reshape", "X,shape", NULL);
+    feed_input(m, &f, "X", 3, D(2, 3, 4));
+    mb_init(m, "shape", PRISM_DTYPE_INT64, 1, D(3), (const int64_t[]){0, 4, -1}, 3 * sizeof(int64_t));
+    compare(m, &f, "Reshape of a unit input with 0 and -1", 1);
+}
+
+/* The provider's debug lines saying why it did not claim a node. */
+static char declined_log[2048];
+
+static void keep_declined(void *user, prism_log_level level, const char *msg) {
+    (void)user;
+    (void)level;
+    size_t used = strlen(declined_log);
+    if (strstr(msg, "not claimed")) snprintf(declined_log + used, sizeof declined_log - used, "%s\n", msg);
+}
+
+/* Where the node of a single-node model lands; when declined, the
+ * provider's reason must contain `why`. */
+static void expect_placed(mb_model *m, const char *label, const char *provider, const char *why) {
+    prism_session *s = NULL;
+    declined_log[0] = '\0';
+    prism_env_set_logger(env, keep_declined, NULL, PRISM_LOG_DEBUG);
+    prism_status st = make_session(m, "xrt,cpu", CSIM, &s);
+    prism_env_set_logger(env, NULL, NULL, PRISM_LOG_WARNING);
+    if (st) fprintf(stderr, "\n  %s: %s", label, prism_last_error_message());
+    CU_ASSERT_EQUAL(st, PRISM_OK);
+    if (!st) {
+        prism_node_placement p = {.struct_size = sizeof p};
+        UNIT_OK(prism_session_node_placement(s, 0, &p));
+        if (strcmp(p.provider, provider)) fprintf(stderr, "\n  %s placed on %s", label, p.provider);
+        CU_ASSERT_STRING_EQUAL(p.provider, provider);
+        if (why) MB_CONTAINS(declined_log, why);
+    }
+    prism_session_destroy(s);
+    mb_free(m);
+}
+
+/* What the copies cannot do exactly (or cheaply) is declined, and so is a
+ * MatMul whose batch dims broadcast (the GEMM's batch walks both operands in
+ * step). */
+static void test_move_declined(void) {
+    if (!have_xrt) return;
+    Onnx__NodeProto *n;
+    mb_model *m = one_node(13, "Concat", "A,B", &n); /* 2100 x 2 tiny copies */
+    mb_attr_int(m, n, "axis", 2);
+    mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
+    mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 3));
+    expect_placed(m, "Concat of 4200 copies", "cpu", "2100 x 2 device copies (more than 4096");
+    m = mb_new(13); /* int64 Concat */
+    mb_output(m, "Y", PRISM_DTYPE_INT64, -1, NULL);
+    n = mb_node(m, "Concat", "n0", "A,B", "Y");
+    mb_attr_int(m, n, "axis", 0);
+    mb_input(m, "A", PRISM_DTYPE_INT64, 1, D(2));
+    mb_input(m, "B", PRISM_DTYPE_INT64, 1, D(3));
+    expect_placed(m, "int64 Concat", "cpu", "is not float32");
+    m = one_node(13, "Reshape", "X,shape", NULL); /* shape computed at run time */
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(4, 6));
+    mb_input(m, "shape", PRISM_DTYPE_INT64, 1, D(2));
+    expect_placed(m, "Reshape with a graph-input shape", "cpu", "target shape is not a constant int64");
+    m = one_node(13, "Unsqueeze", "X,axes", NULL); /* axes not constant */
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(4, 6));
+    mb_input(m, "axes", PRISM_DTYPE_INT64, 1, D(1));
+    expect_placed(m, "Unsqueeze with graph-input axes", "cpu", "axes are not constant int64");
+    m = one_node(13, "MatMul", "A,B", NULL); /* batch dims that broadcast */
+    mb_input(m, "A", PRISM_DTYPE_FLOAT, 4, D(3, 1, 3, 4));
+    mb_input(m, "B", PRISM_DTYPE_FLOAT, 4, D(1, 2, 4, 2));
+    expect_placed(m, "MatMul with broadcast batch dims", "cpu", "broadcast batches are not lowered");
+    /* and the limit is a count of copies, not of bytes: one big block each is
+     * claimed */
+    m = one_node(13, "Concat", "A,B", &n);
+    mb_attr_int(m, n, "axis", 0);
+    mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
+    mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
+    expect_placed(m, "Concat axis 0 of large inputs", "xrt", NULL);
+}
+
 /* Without csim=1 the csim device claims nothing: a session with only xrt fails
  * naming the node; with xrt,cpu everything goes to the CPU. */
 static void test_csim_needs_option(void) {
@@ -410,6 +568,9 @@ int main(void) {
     CU_add_test(s, "Relu and Clip vs CPU", test_relu_clip);
     CU_add_test(s, "MaxPool/AveragePool/GlobalAveragePool vs CPU", test_pool);
     CU_add_test(s, "fused Conv-Relu and Add-Clip chain vs CPU", test_fused_chain);
+    CU_add_test(s, "Concat (axes 1, 0, negative; 2 and 3 inputs) vs CPU", test_concat);
+    CU_add_test(s, "Identity/Flatten/Reshape/Squeeze/Unsqueeze chains and view outputs vs CPU", test_view_chains);
+    CU_add_test(s, "data movement (and broadcast MatMul) the provider declines, with reasons", test_move_declined);
     CU_add_test(s, "csim device needs csim=1", test_csim_needs_option);
     CU_add_test(s, "declined nodes go to the CPU", test_declined);
     return unit_run_all();

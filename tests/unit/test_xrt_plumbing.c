@@ -6,8 +6,9 @@
  * noop runs the whole host-side sequence but its kernels compute nothing,
  * so NOTHING here checks a number a kernel computed: these tests check that
  * the calls succeed, complete and tear down (device open, xclbin load,
- * kernel open, argument binding, buffer round trips, runs, plugin load and
- * unload in a loop, a model run to completion), and that the environments
+ * kernel open, argument binding, buffer round trips, runs, device-side
+ * copies (xrtBOCopy) for Concat, plugin load and unload in a loop, a model
+ * run to completion), and that the environments
  * in which XRT would kill the process (XILINX_XRT unset or wrong,
  * XCL_EMULATION_MODE empty, unknown or sw_emu without Vitis) leave it alive
  * with the reason reported. Every XRT-touching case runs in a forked child,
@@ -286,6 +287,118 @@ static void test_reload_loop(void) {
     CU_ASSERT_EQUAL(rc, 0);
 }
 
+/* ---- device-side copies (Concat, view outputs) ------------------------------------------ */
+
+typedef int (*bocopy_fn)(void *, void *, size_t, size_t, size_t);
+
+/* xrtBOCopy as the backend calls it. What noop does with the bytes is not
+ * checked (it accepts the call and, as observed with XRT 2.13, leaves the
+ * destination as it was): only the return codes, including the zero-byte
+ * and out-of-range errors the backend guards against. */
+static int raw_copy(void) {
+    void *lib = dlopen("libxrt_coreutil.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return 50;
+    open_fn dev_open = (open_fn)dlsym(lib, "xrtDeviceOpen");
+    load_fn load = (load_fn)dlsym(lib, "xrtDeviceLoadXclbinFile");
+    boalloc_fn bo_alloc = (boalloc_fn)dlsym(lib, "xrtBOAlloc");
+    bocopy_fn bo_copy = (bocopy_fn)dlsym(lib, "xrtBOCopy");
+    int_fn bo_free = (int_fn)dlsym(lib, "xrtBOFree"), dev_close = (int_fn)dlsym(lib, "xrtDeviceClose");
+    if (!dev_open || !load || !bo_alloc || !bo_copy || !bo_free || !dev_close) return 51;
+    void *dev = dev_open(0);
+    if (!dev || load(dev, xclbin)) return 52;
+    void *a = bo_alloc(dev, 256, 0, 0), *b = bo_alloc(dev, 256, 0, 0);
+    if (!a || !b) return 53;
+    int rc = 0;
+    if (bo_copy(b, a, 128, 64, 0)) rc = 54;            /* in range: accepted */
+    if (!rc && bo_copy(b, a, 0, 0, 0) == 0) rc = 55;   /* zero bytes: an error */
+    if (!rc && bo_copy(b, a, 256, 64, 0) == 0) rc = 56; /* past the end: an error */
+    bo_free(a);
+    bo_free(b);
+    dev_close(dev);
+    dlclose(lib);
+    return rc;
+}
+
+static void test_raw_copy(void) {
+    if (!xrt_calls_ok()) return;
+    int rc = in_child(env_noop, raw_copy);
+    if (rc) fprintf(stderr, "\n  raw xrtBOCopy stopped at step %d\n", rc);
+    CU_ASSERT_EQUAL(rc, 0);
+}
+
+/* A fire module (SqueezeNet): Conv -> Relu -> two Convs -> Concat (axis 1,
+ * batch 2: 4 xrtBOCopy calls) -> Flatten as the graph output (one more).
+ * Every node on the noop device; three runs complete with the output's
+ * shape right (its values are whatever noop left). */
+static int concat_session(void) {
+    prism_env *env = NULL;
+    if (prism_env_create(&env) || prism_env_load_provider(env, "xrt")) return 60;
+    mb_model *m = mb_new(13);
+    mb_input(m, "X", PRISM_DTYPE_FLOAT, 4, D(2, 4, 5, 5));
+    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
+    float w1[3 * 4], w2[2 * 3], w3[5 * 3 * 9];
+    for (size_t i = 0; i < sizeof w1 / sizeof w1[0]; i++) w1[i] = 0.1f;
+    for (size_t i = 0; i < sizeof w2 / sizeof w2[0]; i++) w2[i] = 0.2f;
+    for (size_t i = 0; i < sizeof w3 / sizeof w3[0]; i++) w3[i] = 0.3f;
+    mb_init_float(m, "W1", 4, D(3, 4, 1, 1), w1);
+    mb_init_float(m, "W2", 4, D(2, 3, 1, 1), w2);
+    mb_init_float(m, "W3", 4, D(5, 3, 3, 3), w3);
+    mb_node(m, "Conv", "squeeze", "X,W1", "S");
+    mb_node(m, "Relu", "relu", "S", "R");
+    mb_node(m, "Conv", "e1", "R,W2", "E1");
+    Onnx__NodeProto *c = mb_node(m, "Conv", "e3", "R,W3", "E3");
+    mb_attr_ints(m, c, "pads", 4, D(1, 1, 1, 1));
+    Onnx__NodeProto *k = mb_node(m, "Concat", "concat", "E1,E3", "C");
+    mb_attr_int(m, k, "axis", 1);
+    mb_node(m, "Flatten", "flat", "C", "Y");
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    mb_free(m);
+    prism_session_options *o = NULL;
+    prism_session *s = NULL;
+    int rc = 0;
+    if (prism_session_options_create(&o)) rc = 61;
+    if (!rc) {
+        prism_session_options_set_environment(o, 0);
+        prism_session_options_set_fallback(o, 0); /* nothing may go to the CPU */
+        if (prism_session_options_set_providers(o, "xrt")) rc = 62;
+    }
+    if (!rc && prism_session_create_from_memory(env, bytes, size, o, &s)) {
+        fprintf(stderr, "\n  session: %s\n", prism_last_error_message());
+        rc = 63;
+    }
+    for (size_t i = 0; !rc && i < prism_session_node_count(s); i++) {
+        prism_node_placement p = {.struct_size = sizeof p};
+        if (prism_session_node_placement(s, i, &p) || strcmp(p.provider, "xrt") || p.device != 0) rc = 64;
+    }
+    float x[2 * 4 * 25] = {0};
+    prism_tensor *in = rc ? NULL : mb_float_tensor(4, D(2, 4, 5, 5), x), *y = NULL;
+    const char *names[] = {"X"};
+    for (int r = 0; !rc && r < 3; r++) {
+        if (prism_session_run(s, names, (const prism_tensor *const *)&in, 1, NULL, 1, &y)) {
+            fprintf(stderr, "\n  run: %s\n", prism_last_error_message());
+            rc = 65;
+        } else if (prism_tensor_rank(y) != 2 || prism_tensor_dims(y)[0] != 2 || prism_tensor_dims(y)[1] != 7 * 25) {
+            rc = 66;
+        }
+        prism_tensor_destroy(y);
+        y = NULL;
+    }
+    prism_tensor_destroy(in);
+    prism_session_destroy(s);
+    prism_session_options_destroy(o);
+    free(bytes);
+    prism_env_destroy(env);
+    return rc;
+}
+
+static void test_concat_session(void) {
+    if (!xrt_calls_ok()) return;
+    int rc = in_child(env_noop, concat_session);
+    if (rc) fprintf(stderr, "\n  noop Concat session stopped at step %d\n", rc);
+    CU_ASSERT_EQUAL(rc, 0);
+}
+
 /* ---- environments in which XRT would end the process --------------------------------- */
 
 static const char *want_reason;
@@ -372,6 +485,8 @@ int main(void) {
     CU_add_test(s, "plumbing: raw XRT open/load/kernel/args/buffers/run/teardown", test_raw_sequence);
     CU_add_test(s, "plumbing: provider session on the noop device runs to completion", test_provider_session);
     CU_add_test(s, "plumbing: plugin load/unload loop", test_reload_loop);
+    CU_add_test(s, "plumbing: raw xrtBOCopy return codes", test_raw_copy);
+    CU_add_test(s, "plumbing: Concat and a Flatten output as xrtBOCopy on the noop device", test_concat_session);
     CU_add_test(s, "plumbing: environments that would abort XRT leave the process alive", test_dangerous_envs);
     CU_add_test(s, "plumbing: prism devices reports the reason and exits 0", test_prism_devices);
     return unit_run_all();
