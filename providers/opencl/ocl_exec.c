@@ -38,6 +38,10 @@ prism_status ocl_fail(ocl_ctx *ctx, prism_status st, const char *fmt, ...) {
 size_t ocl_device_max_group(ocl_ctx *ctx) { return ctx->inst->dev->max_group; }
 size_t ocl_device_local_mem(ocl_ctx *ctx) { return ctx->inst->dev->local_mem; }
 int32_t ocl_device_type(ocl_ctx *ctx) { return ctx->inst->dev->type; }
+bool ocl_cpu_kernels(ocl_ctx *ctx) {
+    const ocl_kernel_family f = ctx->inst->kernel_family;
+    return f == OCL_KERNELS_CPU || (f == OCL_KERNELS_AUTO && ctx->inst->dev->type == PRISM_DEVICE_CPU);
+}
 
 prism_status ocl_program_require(ocl_ctx *ctx, const char *program, const char *type) {
     cl_program p;

@@ -81,6 +81,9 @@ typedef struct ocl_kernel_entry {
     struct ocl_kernel_entry *next;
 } ocl_kernel_entry;
 
+/* Kernel forms the ops pick (see ocl_cpu_kernels in ocl_kernel.h). */
+typedef enum ocl_kernel_family { OCL_KERNELS_AUTO = 0, OCL_KERNELS_CPU, OCL_KERNELS_GPU } ocl_kernel_family;
+
 struct prism_instance {
     uint32_t magic;
     prism_provider *prov;
@@ -98,6 +101,8 @@ struct prism_instance {
     /* kernel objects: set-args + enqueue happen under launch_lock */
     pthread_mutex_t launch_lock;
     ocl_kernel_entry *kernels;
+    /* Which kernel forms the ops use (provider option kernels). */
+    ocl_kernel_family kernel_family;
     /* Launches so far and the one that fails on purpose (option
      * fail_launch=N, 0 = never): a test aid that makes the driver's failure
      * path run on a healthy device. Under launch_lock. */

@@ -155,9 +155,14 @@ prism_status ocl_launch(ocl_ctx *ctx, const char *program, const char *type, con
 /* Largest work-group size of the device and its local memory in bytes. */
 size_t ocl_device_max_group(ocl_ctx *ctx);
 size_t ocl_device_local_mem(ocl_ctx *ctx);
-/* The device's prism_device_type: ops pick kernel variants by it (CPU
- * devices prefer register blocking without local memory or barriers). */
+/* The device's prism_device_type. */
 int32_t ocl_device_type(ocl_ctx *ctx);
+/* Whether ops should use their CPU-device forms (register blocking, no
+ * local memory or barriers) rather than their GPU forms (local-memory
+ * tiles): true on CPU devices, unless the session's provider option
+ * kernels=gpu|cpu chose a family (kernels=gpu runs the GPU forms on a CPU
+ * device, which is how they are tested on machines without a GPU). */
+bool ocl_cpu_kernels(ocl_ctx *ctx);
 
 /* ---- memory --------------------------------------------------------------- */
 

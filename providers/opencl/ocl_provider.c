@@ -65,6 +65,16 @@ static prism_status set_option(prism_provider *p, prism_instance *inst, const ch
         snprintf(inst->build_options, sizeof inst->build_options, "%s", v);
         return PRISM_OK;
     }
+    if (!strcmp(k, "kernels")) {
+        if (!strcmp(v, "auto")) inst->kernel_family = OCL_KERNELS_AUTO;
+        else if (!strcmp(v, "cpu")) inst->kernel_family = OCL_KERNELS_CPU;
+        else if (!strcmp(v, "gpu")) inst->kernel_family = OCL_KERNELS_GPU;
+        else {
+            snprintf(msg, sizeof msg, "option kernels=%s: expected auto, cpu or gpu", v);
+            goto bad;
+        }
+        return PRISM_OK;
+    }
     if (!strcmp(k, "fail_launch")) {
         char *end;
         errno = 0;
@@ -77,7 +87,7 @@ static prism_status set_option(prism_provider *p, prism_instance *inst, const ch
         return PRISM_OK;
     }
     if (!strcmp(k, "intra_op_threads")) return PRISM_OK; /* the host's, for CPU providers: the device sets its own */
-    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options, fail_launch)", k);
+    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options, kernels, fail_launch)", k);
 bad:
     p->host->set_error(hc, msg);
     return PRISM_ERR_INVALID_ARGUMENT;

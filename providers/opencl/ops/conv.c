@@ -86,7 +86,7 @@ static prism_status conv_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
         if (in3[i] > INT32_MAX || out3[i] > INT32_MAX || C * KK > INT32_MAX)
             return ocl_fail(ctx, PRISM_ERR_NOT_SUPPORTED, "Conv dims beyond 2^31");
     /* CPU devices: the one-row-per-work-item forms (see kernels/conv.cl). */
-    const bool rows = ocl_device_is_cpu(ctx);
+    const bool rows = ocl_cpu_kernels(ctx);
     if (Cg == 1 && G == C && sp <= 2 && in3[0] == 1) {
         size_t global[3] = {(size_t)(rows ? out3[1] : OS), (size_t)M, (size_t)N};
         ocl_arg args[] = {ocl_arg_mem(x->mem), ocl_arg_mem(w->mem), ocl_arg_mem(b ? b->mem : NULL), ocl_arg_mem(y->mem),

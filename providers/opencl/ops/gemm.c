@@ -37,8 +37,6 @@ bool ocl_all_float(const ocl_node *node, char *why, size_t why_size) {
     return true;
 }
 
-bool ocl_device_is_cpu(ocl_ctx *ctx) { return ocl_device_type(ctx) == PRISM_DEVICE_CPU; }
-
 /* The arguments every kernel of kernels/gemm.cl takes (GEMM_ARGS), in order;
  * returns their count. args has room for GEMM_N_ARGS + 1. */
 #define GEMM_N_ARGS 33
@@ -110,7 +108,7 @@ prism_status ocl_gemm_run(ocl_ctx *ctx, const ocl_gemm_desc *d) {
                        (size_t)d->lda, d->b, (size_t)d->b_off, (size_t)d->ldb, 0.0f, d->c, (size_t)d->c_off,
                        (size_t)d->ldc))
         return PRISM_OK;
-    if (ocl_device_is_cpu(ctx)) return run_rows(ctx, type, d);
+    if (ocl_cpu_kernels(ctx)) return run_rows(ctx, type, d);
     ocl_arg args[GEMM_N_ARGS + 1];
     const uint32_t n_args = gemm_args(d, args);
     if (d->m >= 32 && d->n >= 32) {

@@ -28,10 +28,6 @@ typedef struct ocl_gemm_desc {
 /* Enqueue the GEMM (program "gemm"; errors through ocl_fail). */
 prism_status ocl_gemm_run(ocl_ctx *ctx, const ocl_gemm_desc *d);
 
-/* Whether the instance's device is a CPU (PoCL...): the contraction ops
- * then use their CPU forms (wide vectors per work-item, no local memory). */
-bool ocl_device_is_cpu(ocl_ctx *ctx);
-
 /* float32, or float16 when the device has it. */
 bool ocl_float_dtype_ok(const ocl_node *node, int32_t dtype);
 /* Checks every present input and output is float32/float16 (see above);
