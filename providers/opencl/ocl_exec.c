@@ -82,8 +82,13 @@ prism_status ocl_launch(ocl_ctx *ctx, const char *program, const char *type, con
      * device that ran out of resources or went away. */
     if (inst->fail_launch && ++inst->launches == inst->fail_launch)
         e = CL_OUT_OF_RESOURCES;
-    else
+    else if (!inst->profile)
         e = clEnqueueNDRangeKernel(inst->queue, k, work_dim, NULL, g, local, 0, NULL, NULL);
+    else {
+        cl_event ev = NULL;
+        e = clEnqueueNDRangeKernel(inst->queue, k, work_dim, NULL, g, local, 0, NULL, &ev);
+        if (e == CL_SUCCESS && ev) ocl_profile_add(inst, program, kernel, ev);
+    }
     pthread_mutex_unlock(&inst->launch_lock);
     if (e != CL_SUCCESS)
         return ocl_fail(ctx, PRISM_ERR_PROVIDER, "kernel %s (%s.cl, T=%s): clEnqueueNDRangeKernel failed: %s (%d)", kernel,

@@ -107,7 +107,41 @@ struct prism_instance {
      * fail_launch=N, 0 = never): a test aid that makes the driver's failure
      * path run on a healthy device. Under launch_lock. */
     uint64_t launches, fail_launch;
+    /* Option profile=1: the queue has CL_QUEUE_PROFILING_ENABLE, every
+     * launch keeps its event in prof_events, and ocl_profile_collect folds
+     * finished events into device time per kernel name. All under
+     * launch_lock; untouched (no events) when profile is false. */
+    bool profile;
+    struct ocl_prof_event *prof_events;
+    size_t n_prof_events, cap_prof_events;
+    struct ocl_prof_kernel *prof_kernels;
+    size_t n_prof_kernels, cap_prof_kernels;
 };
+
+/* ---- profiling (ocl_profile.c) -------------------------------------------- */
+
+typedef struct ocl_prof_event {
+    cl_event event;
+    uint32_t kernel; /* index into prof_kernels */
+} ocl_prof_event;
+
+typedef struct ocl_prof_kernel {
+    char *name;          /* "program.kernel" (malloc'd) */
+    uint64_t launches;   /* since the last report */
+    uint64_t ns;         /* device time (END - START) since the last report */
+} ocl_prof_kernel;
+
+/* Keep the event of a launch of program.kernel (launch_lock held). On
+ * failure (out of memory) the event is released and the launch goes
+ * unprofiled. */
+void ocl_profile_add(prism_instance *inst, const char *program, const char *kernel, cl_event ev);
+/* Wait for the kept events, add their device time to their kernels and
+ * release them; when report, log (PRISM_LOG_INFO through hc) one line per
+ * kernel since the last report, the largest first, and start over. Takes
+ * launch_lock. */
+void ocl_profile_collect(prism_instance *inst, prism_host_context *hc, bool report);
+/* Release every kept event and the table (instance teardown). */
+void ocl_profile_release(prism_instance *inst);
 
 /* ---- memory (ocl_memory.c) ------------------------------------------------- */
 

@@ -152,6 +152,13 @@ static inline ocl_arg ocl_arg_local(size_t bytes) { ocl_arg a = {1, bytes, {.i64
 prism_status ocl_launch(ocl_ctx *ctx, const char *program, const char *type, const char *kernel, uint32_t work_dim,
                         const size_t *global, const size_t *local, uint32_t n_args, const ocl_arg *args);
 
+/* Elements per work-item of the CPU-device elementwise kernels
+ * (ELT_CHUNK in kernels/eltwise.cl: keep the two equal). */
+#define OCL_ELT_CHUNK 256
+/* Outputs per work-item of strided_copy_chunk (COPY_CHUNK in
+ * kernels/transpose.cl: keep the two equal). */
+#define OCL_COPY_CHUNK 256
+
 /* Largest work-group size of the device and its local memory in bytes. */
 size_t ocl_device_max_group(ocl_ctx *ctx);
 size_t ocl_device_local_mem(ocl_ctx *ctx);

@@ -251,5 +251,6 @@ prism_status ocl_synchronize(prism_instance *inst, prism_host_context *hc) {
     cl_int e = clFinish(inst->queue);
     if (e != CL_SUCCESS)
         return ocl_report(inst, hc, PRISM_ERR_PROVIDER, "clFinish failed: %s (%d)", ocl_error_name(e), (int)e);
+    ocl_profile_collect(inst, hc, true);
     return PRISM_OK;
 }

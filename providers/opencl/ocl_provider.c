@@ -86,8 +86,16 @@ static prism_status set_option(prism_provider *p, prism_instance *inst, const ch
         inst->fail_launch = n;
         return PRISM_OK;
     }
+    if (!strcmp(k, "profile")) {
+        if (strcmp(v, "0") && strcmp(v, "1")) {
+            snprintf(msg, sizeof msg, "option profile=%s: expected 0 or 1", v);
+            goto bad;
+        }
+        inst->profile = v[0] == '1';
+        return PRISM_OK;
+    }
     if (!strcmp(k, "intra_op_threads")) return PRISM_OK; /* the host's, for CPU providers: the device sets its own */
-    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options, kernels, fail_launch)", k);
+    snprintf(msg, sizeof msg, "unknown option '%s' (the OpenCL provider knows: cache_dir, clblast, build_options, kernels, fail_launch, profile)", k);
 bad:
     p->host->set_error(hc, msg);
     return PRISM_ERR_INVALID_ARGUMENT;
@@ -99,6 +107,7 @@ static void ocl_instance_destroy(prism_instance *inst) {
         clFinish(inst->queue);
         clReleaseCommandQueue(inst->queue);
     }
+    ocl_profile_release(inst);
     ocl_kernels_release_all(inst);
     ocl_handles_release_all(inst);
     ocl_pool_release_all(inst);
@@ -150,7 +159,8 @@ static prism_status ocl_instance_create(prism_provider *p, uint32_t device, cons
     if (!st && (st = ocl_device_context(inst->dev, err, sizeof err))) p->host->set_error(hc, err);
     if (!st) {
         cl_int e = CL_SUCCESS;
-        inst->queue = clCreateCommandQueue(inst->dev->context, inst->dev->id, 0, &e);
+        inst->queue = clCreateCommandQueue(inst->dev->context, inst->dev->id,
+                                           inst->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &e);
         if (!inst->queue || e != CL_SUCCESS) {
             inst->queue = NULL;
             st = ocl_report(inst, hc, PRISM_ERR_PROVIDER, "clCreateCommandQueue failed on %s: %s (%d)",

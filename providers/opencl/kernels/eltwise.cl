@@ -158,3 +158,61 @@ __kernel void compare_nd(__global const T *a, __global const T *b, __global ucha
     ND_OFFSETS(i)
     y[i] = compare_op(op, (float)a[oa], (float)b[ob]);
 }
+
+/* ---- CPU-device forms ------------------------------------------------------
+ * One work-item per chunk of ELT_CHUNK consecutive output elements, with the
+ * op a compile-time constant inside each loop (ELT_CASE instantiates the
+ * loop once per op code, so unary_op / binary_op fold to one expression and
+ * the loop vectorises). On a CPU device a work-item per element costs more
+ * in scheduling and index arithmetic than the arithmetic itself. */
+#define ELT_CHUNK 256
+
+#define UN_LOOP(OP)                                                                 \
+    case OP:                                                                        \
+        for (long i = i0; i < i1; i++) y[i] = (T)unary_op(OP, (float)x[i], a, b);   \
+        break;
+
+__kernel void unary_chunk(__global const T *x, __global T *y, long n, int op, float a, float b) {
+    const long i0 = (long)get_global_id(0) * ELT_CHUNK;
+    const long i1 = min(i0 + ELT_CHUNK, n);
+    switch (op) {
+        UN_LOOP(UN_RELU) UN_LOOP(UN_LEAKY_RELU) UN_LOOP(UN_CLIP) UN_LOOP(UN_SIGMOID) UN_LOOP(UN_HARD_SIGMOID)
+        UN_LOOP(UN_HARD_SWISH) UN_LOOP(UN_TANH) UN_LOOP(UN_ERF) UN_LOOP(UN_EXP) UN_LOOP(UN_LOG) UN_LOOP(UN_SQRT)
+        UN_LOOP(UN_NEG) UN_LOOP(UN_ABS) UN_LOOP(UN_RECIPROCAL) UN_LOOP(UN_GELU_ERF) UN_LOOP(UN_GELU_TANH)
+    default:
+        for (long i = i0; i < i1; i++) y[i] = (T)unary_op(op, (float)x[i], a, b);
+    }
+}
+
+/* len outputs y[0..len) from a[j * SA], b[j * SB] with op OP. */
+#define BIN_RUN(OP, SA, SB)                                                                   \
+    for (long j = 0; j < len; j++) yo[j] = (T)binary_op(OP, (float)ao[j * (SA)], (float)bo[j * (SB)]);
+/* The inner strides are almost always 0 or 1: constant strides vectorise. */
+#define BIN_STRIDES(OP)                                                \
+    case OP:                                                           \
+        if (a0 == 1 && b0 == 1) { BIN_RUN(OP, 1, 1) }                  \
+        else if (a0 == 1 && b0 == 0) { BIN_RUN(OP, 1, 0) }             \
+        else if (a0 == 0 && b0 == 1) { BIN_RUN(OP, 0, 1) }             \
+        else { BIN_RUN(OP, a0, b0) }                                   \
+        break;
+
+/* Any broadcast pattern (ND_PARAMS; the flat case is rank 1): the chunk is
+ * walked in runs along the innermost dim, the input offsets computed once
+ * per run. */
+__kernel void binary_chunk(__global const T *a, __global const T *b, __global T *y, long n, int op, ND_PARAMS) {
+    long i = (long)get_global_id(0) * ELT_CHUNK;
+    const long i1 = min(i + ELT_CHUNK, n);
+    while (i < i1) {
+        ND_OFFSETS(i)
+        const long len = min(i1 - i, d0 - i % d0);
+        __global const T *ao = a + oa;
+        __global const T *bo = b + ob;
+        __global T *yo = y + i;
+        switch (op) {
+            BIN_STRIDES(BIN_ADD) BIN_STRIDES(BIN_SUB) BIN_STRIDES(BIN_MUL) BIN_STRIDES(BIN_DIV)
+            BIN_STRIDES(BIN_POW) BIN_STRIDES(BIN_MAX) BIN_STRIDES(BIN_MIN) BIN_STRIDES(BIN_PRELU)
+        default: BIN_RUN(op, a0, b0)
+        }
+        i += len;
+    }
+}

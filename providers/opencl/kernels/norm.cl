@@ -52,3 +52,31 @@ __kernel void layer_norm(__global const T *x, __global const T *scale, __global 
         inv_out[row] = inv;
     }
 }
+
+/* CPU-device form: one work-item per row, no local memory or barriers. */
+__kernel void layer_norm_rows(__global const T *x, __global const T *scale, __global const T *bias, __global T *y,
+                              __global float *mean_out, __global float *inv_out, long cols, float eps, long ss,
+                              long bs, int has_bias, int has_stats, long rows) {
+    const long row = get_global_id(0);
+    if (row >= rows) return;
+    __global const T *xr = x + row * cols;
+    __global T *yr = y + row * cols;
+    float s = 0.0f;
+    for (long j = 0; j < cols; j++) s += (float)xr[j];
+    const float mean = s / (float)cols;
+    float q = 0.0f;
+    for (long j = 0; j < cols; j++) {
+        const float d = (float)xr[j] - mean;
+        q += d * d;
+    }
+    const float inv = 1.0f / sqrt(q / (float)cols + eps);
+    for (long j = 0; j < cols; j++) {
+        float v = ((float)xr[j] - mean) * inv * (float)scale[j * ss];
+        if (has_bias) v += (float)bias[j * bs];
+        yr[j] = (T)v;
+    }
+    if (has_stats) {
+        mean_out[row] = mean;
+        inv_out[row] = inv;
+    }
+}

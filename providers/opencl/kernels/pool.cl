@@ -7,15 +7,11 @@
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 #endif
 
-/* mode 0: max; 1: average excluding pads; 2: average including pads. */
-__kernel void pool(const __global T *X, __global T *Y, int C, int ID, int IH, int IW, int OD, int OH, int OW, int KD,
-                   int KH, int KW, int SD, int SH, int SW, int PD, int PH, int PW, int DD, int DH, int DW, int mode,
-                   int ED, int EH, int EW) {
-    const int o = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    const int OS = OD * OH * OW;
-    if (o >= OS || c >= C) return;
-    const int ow = o % OW, t = o / OW, oh = t % OH, od = t / OH;
-    const __global T *x = X + ((long)n * C + c) * ID * (long)IH * IW;
+/* Output (od, oh, ow) of the plane x. mode 0: max; 1: average excluding
+ * pads; 2: average including pads. */
+inline float pool_one(const __global T *x, int od, int oh, int ow, int ID, int IH, int IW, int KD, int KH, int KW,
+                      int SD, int SH, int SW, int PD, int PH, int PW, int DD, int DH, int DW, int mode, int ED,
+                      int EH, int EW) {
     float best = -INFINITY, sum = 0.0f;
     int count = 0, padded = 0;
     for (int z = 0; z < KD; z++) {
@@ -36,8 +32,33 @@ __kernel void pool(const __global T *X, __global T *Y, int C, int ID, int IH, in
             }
         }
     }
-    float r = mode == 0 ? best : mode == 1 ? (count ? sum / count : 0.0f) : (padded ? sum / padded : 0.0f);
-    Y[((long)n * C + c) * OS + o] = (T)r;
+    return mode == 0 ? best : mode == 1 ? (count ? sum / count : 0.0f) : (padded ? sum / padded : 0.0f);
+}
+
+#define POOL_PARAMS                                                                                                  \
+    const __global T *X, __global T *Y, int C, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW, \
+        int SD, int SH, int SW, int PD, int PH, int PW, int DD, int DH, int DW, int mode, int ED, int EH, int EW
+#define POOL_WINDOW ID, IH, IW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW, mode, ED, EH, EW
+
+/* One work-item per output. */
+__kernel void pool(POOL_PARAMS) {
+    const int o = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    const int OS = OD * OH * OW;
+    if (o >= OS || c >= C) return;
+    const int ow = o % OW, t = o / OW, oh = t % OH, od = t / OH;
+    const __global T *x = X + ((long)n * C + c) * ID * (long)IH * IW;
+    Y[((long)n * C + c) * OS + o] = (T)pool_one(x, od, oh, ow, POOL_WINDOW);
+}
+
+/* CPU-device form: one work-item per output row (od, oh), so a CPU is not
+ * handed one tiny work-item per output. */
+__kernel void pool_rows(POOL_PARAMS) {
+    const int r = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (r >= OD * OH || c >= C) return;
+    const int oh = r % OH, od = r / OH;
+    const __global T *x = X + ((long)n * C + c) * ID * (long)IH * IW;
+    __global T *y = Y + (((long)n * C + c) * OD * OH + r) * (long)OW;
+    for (int ow = 0; ow < OW; ow++) y[ow] = (T)pool_one(x, od, oh, ow, POOL_WINDOW);
 }
 
 /* One work-group per (n, c) plane: a strided partial per work-item, then a

@@ -46,3 +46,40 @@ __kernel void softmax(__global const T *x, __global T *y, long n, long inner, in
         for (long i = lid; i < n; i += ls) y[base + i * inner] = (T)(exp((float)x[base + i * inner] - m) * inv);
     }
 }
+
+/* CPU-device form: one work-item per line, no local memory or barriers (a
+ * CPU runs a work-group's items one after another, so a tree reduction only
+ * adds passes). exp is taken once: y holds exp(x - max) until it is scaled
+ * (in float builds; half recomputes it to keep float accuracy). */
+__kernel void softmax_lines(__global const T *x, __global T *y, long n, long inner, long lines, int log_mode) {
+    const long line = get_global_id(0);
+    if (line >= lines) return;
+    const long base = (line / inner) * n * inner + line % inner;
+    __global const T *xl = x + base;
+    __global T *yl = y + base;
+    float m = -INFINITY;
+    for (long i = 0; i < n; i++) m = fmax(m, (float)xl[i * inner]);
+    float s = 0.0f;
+#ifdef PRISM_FP16
+    for (long i = 0; i < n; i++) s += exp((float)xl[i * inner] - m);
+#else
+    if (!log_mode) {
+        for (long i = 0; i < n; i++) {
+            const float e = exp(xl[i * inner] - m);
+            yl[i * inner] = e;
+            s += e;
+        }
+        const float inv = 1.0f / s;
+        for (long i = 0; i < n; i++) yl[i * inner] *= inv;
+        return;
+    }
+    for (long i = 0; i < n; i++) s += exp(xl[i * inner] - m);
+#endif
+    if (log_mode) {
+        const float lse = m + log(s);
+        for (long i = 0; i < n; i++) yl[i * inner] = (T)((float)xl[i * inner] - lse);
+    } else {
+        const float inv = 1.0f / s;
+        for (long i = 0; i < n; i++) yl[i * inner] = (T)(exp((float)xl[i * inner] - m) * inv);
+    }
+}

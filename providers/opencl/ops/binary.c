@@ -182,7 +182,12 @@ static prism_status bin_run(ocl_ctx *ctx, const ocl_node *node, void *state, con
     args[c++] = ocl_arg_i64(p.count);
     args[c++] = ocl_arg_i32(bin_ops[idx].op);
     const char *kernel;
-    if (p.rank == 1) {
+    size_t global = (size_t)p.count;
+    if (!cmp && ocl_cpu_kernels(ctx)) { /* a chunk of outputs per work-item */
+        c += bc_args(&p, 2, args + c);
+        kernel = "binary_chunk";
+        global = (size_t)((p.count + OCL_ELT_CHUNK - 1) / OCL_ELT_CHUNK);
+    } else if (p.rank == 1) {
         args[c++] = ocl_arg_i64(p.str[0][0]);
         args[c++] = ocl_arg_i64(p.str[1][0]);
         kernel = cmp ? "compare_flat" : "binary_flat";
@@ -190,7 +195,6 @@ static prism_status bin_run(ocl_ctx *ctx, const ocl_node *node, void *state, con
         c += bc_args(&p, 2, args + c);
         kernel = cmp ? "compare_nd" : "binary_nd";
     }
-    const size_t global = (size_t)p.count;
     return ocl_launch(ctx, "eltwise", type, kernel, 1, &global, NULL, c, args);
 }
 

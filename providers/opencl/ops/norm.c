@@ -145,6 +145,15 @@ static prism_status ln_run(ocl_ctx *ctx, const ocl_node *node, void *state, cons
     cl_mem mm = mean ? mean->mem : stats ? NULL : x->mem, im = inv ? inv->mem : stats ? NULL : x->mem;
     if (stats && !mm && (s = ocl_scratch(ctx, (size_t)rows * sizeof(float), &mm))) return s;
     if (stats && !im && (s = ocl_scratch(ctx, (size_t)rows * sizeof(float), &im))) return s;
+    if (ocl_cpu_kernels(ctx)) { /* one work-item per row */
+        const ocl_arg args[] = {ocl_arg_mem(x->mem),  ocl_arg_mem(sc->mem), ocl_arg_mem(b ? b->mem : sc->mem),
+                                ocl_arg_mem(y->mem),  ocl_arg_mem(mm),      ocl_arg_mem(im),
+                                ocl_arg_i64(cols),    ocl_arg_f32(st->eps), ocl_arg_i64(ss),
+                                ocl_arg_i64(bs),      ocl_arg_i32(b != NULL), ocl_arg_i32(stats),
+                                ocl_arg_i64(rows)};
+        const size_t global = (size_t)rows;
+        return ocl_launch(ctx, "norm", type, "layer_norm_rows", 1, &global, NULL, sizeof args / sizeof args[0], args);
+    }
     size_t cap = ocl_device_max_group(ctx), group = 1;
     if (cap > LN_GROUP_MAX || cap == 0) cap = LN_GROUP_MAX;
     while (group < cap && (int64_t)group < cols) group <<= 1;

@@ -80,6 +80,10 @@ static prism_status pool_run(ocl_ctx *ctx, const ocl_node *node, void *state, co
                       ocl_arg_i32((int32_t)d3[0]), ocl_arg_i32((int32_t)d3[1]), ocl_arg_i32((int32_t)d3[2]),
                       ocl_arg_i32(mode), ocl_arg_i32((int32_t)pe3[0]), ocl_arg_i32((int32_t)pe3[1]),
                       ocl_arg_i32((int32_t)pe3[2])};
+    if (ocl_cpu_kernels(ctx)) { /* one work-item per output row */
+        global[0] = (size_t)(out3[0] * out3[1]);
+        return ocl_launch(ctx, "pool", type, "pool_rows", 3, global, NULL, sizeof args / sizeof args[0], args);
+    }
     return ocl_launch(ctx, "pool", type, "pool", 3, global, NULL, sizeof args / sizeof args[0], args);
 }
 

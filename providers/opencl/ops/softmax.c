@@ -84,6 +84,12 @@ static prism_status sm_run(ocl_ctx *ctx, const ocl_node *node, void *state, cons
     prism_status s = ocl_output(ctx, 0, x->dtype, x->rank, x->dims, &y);
     if (s || x->count == 0) return s;
     const int64_t lines = x->count / n;
+    if (ocl_cpu_kernels(ctx)) { /* one work-item per line */
+        const ocl_arg args[] = {ocl_arg_mem(x->mem), ocl_arg_mem(y->mem), ocl_arg_i64(n),
+                                ocl_arg_i64(inner),  ocl_arg_i64(lines),  ocl_arg_i32(st->log)};
+        const size_t global = (size_t)lines;
+        return ocl_launch(ctx, "softmax", type, "softmax_lines", 1, &global, NULL, sizeof args / sizeof args[0], args);
+    }
     const size_t group = sm_group(ctx, n);
     const ocl_arg args[] = {ocl_arg_mem(x->mem),  ocl_arg_mem(y->mem),    ocl_arg_i64(n),
                             ocl_arg_i64(inner),   ocl_arg_i32(st->log),   ocl_arg_local(group * sizeof(float))};

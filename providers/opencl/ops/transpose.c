@@ -76,6 +76,10 @@ static prism_status tp_copy(ocl_ctx *ctx, const ocl_tensor *x, ocl_tensor *y, in
     args[c++] = ocl_arg_i32(m);
     for (int32_t i = 0; i < OCL_MAX_RANK; i++) args[c++] = ocl_arg_i64(i < m ? d[i] : 1);
     for (int32_t i = 0; i < OCL_MAX_RANK; i++) args[c++] = ocl_arg_i64(i < m ? s[i] : 0);
+    if (ocl_cpu_kernels(ctx)) { /* a chunk of outputs per work-item */
+        const size_t chunks = (size_t)((y->count + OCL_COPY_CHUNK - 1) / OCL_COPY_CHUNK);
+        return ocl_launch(ctx, "transpose", type, "strided_copy_chunk", 1, &chunks, NULL, c, args);
+    }
     const size_t global = (size_t)y->count;
     return ocl_launch(ctx, "transpose", type, "strided_copy", 1, &global, NULL, c, args);
 }

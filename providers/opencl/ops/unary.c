@@ -170,6 +170,17 @@ static prism_status un_run(ocl_ctx *ctx, const ocl_node *node, void *state, cons
     if (s || x->count == 0) return s;
     const ocl_arg args[] = {ocl_arg_mem(x->mem), ocl_arg_mem(y->mem), ocl_arg_i64(x->count), ocl_arg_i32(st->op),
                             ocl_arg_f32(a),      ocl_arg_f32(b)};
+    /* CPU devices: a chunk of elements per work-item for the arithmetic
+     * ops; the transcendental ones (erf, exp, tanh...) stay one per
+     * work-item, where the device's compiler vectorises the math call
+     * across work-items (measured: GELU twice as fast that way on PoCL). */
+    const bool cheap = st->op == UN_RELU || st->op == UN_LEAKY_RELU || st->op == UN_CLIP ||
+                       st->op == UN_HARD_SIGMOID || st->op == UN_HARD_SWISH || st->op == UN_NEG ||
+                       st->op == UN_ABS || st->op == UN_RECIPROCAL || st->op == UN_SQRT;
+    if (cheap && ocl_cpu_kernels(ctx)) {
+        const size_t chunks = (size_t)((x->count + OCL_ELT_CHUNK - 1) / OCL_ELT_CHUNK);
+        return ocl_launch(ctx, "eltwise", type, "unary_chunk", 1, &chunks, NULL, sizeof args / sizeof args[0], args);
+    }
     const size_t global = (size_t)x->count;
     return ocl_launch(ctx, "eltwise", type, "unary", 1, &global, NULL, sizeof args / sizeof args[0], args);
 }
