@@ -1,13 +1,19 @@
 /*
- * test_opencl_errors.c — a failing OpenCL driver call mid-run.
+ * test_opencl_diagnostics.c — what the OpenCL provider says when something
+ * goes wrong, and what it reports when asked to profile.
  *
+ * Failures:
  * The provider option fail_launch=N makes the instance's Nth kernel launch
  * fail with CL_OUT_OF_RESOURCES, the code a driver gives when a device runs
  * out of resources or goes away, on a healthy device. The run must fail
  * with a message naming the OpenCL call, the code's name, the provider and
  * the node; nothing may leak; and the same session must run correctly
- * afterwards (the failure was transient). Without an OpenCL device the
- * tests pass with a note.
+ * afterwards (the failure was transient).
+ *
+ * Profiling: with profile=1 every synchronisation logs the device time per
+ * kernel ("opencl profile: ..." at INFO); without it nothing is logged.
+ *
+ * Without an OpenCL device the tests pass with a note.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,11 +116,44 @@ static void test_option_checked(void) {
     CU_ASSERT_PTR_NULL(s);
 }
 
+/* Log lines collected by the env's logger. */
+static char log_text[1 << 16];
+static void collect(void *user, prism_log_level level, const char *message) {
+    (void)user, (void)level;
+    size_t used = strlen(log_text);
+    snprintf(log_text + used, sizeof log_text - used, "%s\n", message);
+}
+
+static void test_profile(void) {
+    NEED_DEVICE();
+    prism_env_set_logger(env, collect, NULL, PRISM_LOG_INFO);
+    log_text[0] = '\0';
+    prism_session *s = NULL;
+    UNIT_OK(open_session(NULL, &s));
+    UNIT_OK(run_once(s));
+    prism_session_destroy(s);
+    CU_ASSERT_PTR_NULL(strstr(log_text, "opencl profile:"));
+    log_text[0] = '\0';
+    s = NULL;
+    UNIT_OK(open_session("opencl:profile=1", &s));
+    UNIT_OK(run_once(s));
+    prism_session_destroy(s);
+    /* A header line and one line per kernel that ran (Add and Relu). */
+    MB_CONTAINS(log_text, "opencl profile: ");
+    MB_CONTAINS(log_text, " launches, ");
+    MB_CONTAINS(log_text, "eltwise.");
+    s = NULL;
+    MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT, open_session("opencl:profile=2", &s), "profile");
+    CU_ASSERT_PTR_NULL(s);
+    prism_env_set_logger(env, NULL, NULL, PRISM_LOG_WARNING);
+}
+
 int main(void) {
     CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("opencl_errors", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("opencl_diagnostics", suite_init, suite_clean);
     CU_add_test(s, "a failed launch fails that run only", test_launch_failure_fails_the_run_only);
     CU_add_test(s, "the first launch fails", test_first_launch_failure);
     CU_add_test(s, "fail_launch option checked", test_option_checked);
+    CU_add_test(s, "profile=1 logs device time per kernel", test_profile);
     return unit_run_all();
 }
