@@ -14,12 +14,16 @@
 #include <string.h>
 
 #include "model_builder.h"
+#include "provider_compare.h"
 #include "prism/provider.h"
 #include "unit_util.h"
 
 static prism_env *env;
 
-static int suite_init(void) { return prism_env_create(&env) == PRISM_OK ? 0 : 1; }
+static int suite_init(void) {
+    pc_seed(12345);
+    return prism_env_create(&env) == PRISM_OK ? 0 : 1;
+}
 static int suite_clean(void) {
     prism_env_destroy(env);
     return 0;
@@ -27,111 +31,16 @@ static int suite_clean(void) {
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static uint64_t rng_state = 12345;
-static float rnd(float lo, float hi) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (float)((double)(z >> 11) / 9007199254740992.0);
-}
-
-static int64_t count_of(int rank, const int64_t *dims) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    return n;
-}
-
-static float *rnd_values(int rank, const int64_t *dims, float lo, float hi) {
-    int64_t n = count_of(rank, dims);
-    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v) abort();
-    for (int64_t i = 0; i < n; i++) v[i] = rnd(lo, hi);
-    return v;
-}
-
-/* Graph inputs of a test model with the tensors that feed them. */
-typedef struct feed {
-    size_t n;
-    const char *names[4];
-    prism_tensor *t[4];
-} feed;
-
-static void feed_input(mb_model *m, feed *f, const char *name, int rank, const int64_t *dims, float lo, float hi) {
-    mb_input(m, name, PRISM_DTYPE_FLOAT, rank, dims);
-    float *v = rnd_values(rank, dims, lo, hi);
-    f->names[f->n] = name;
-    f->t[f->n++] = mb_float_tensor(rank, dims, v);
-    free(v);
-}
-
-static void feed_free(feed *f) {
-    for (size_t i = 0; i < f->n; i++) prism_tensor_destroy(f->t[i]);
-    f->n = 0;
-}
-
-static void init_rnd(mb_model *m, const char *name, int rank, const int64_t *dims, float lo, float hi) {
-    float *v = rnd_values(rank, dims, lo, hi);
-    mb_init_float(m, name, rank, dims, v);
-    free(v);
-}
-
-/* A session on the model's bytes with the given providers; fallback off
- * unless allowed; opts are "provider:key=value" strings (NULL-terminated). */
-static prism_status make_session(const uint8_t *bytes, size_t size, const char *providers, int fallback,
-                                 const char *const *opts, prism_session **out) {
-    prism_session_options *o;
-    prism_status st = prism_session_options_create(&o);
-    if (st) return st;
-    prism_session_options_set_environment(o, 0);
-    prism_session_options_set_threads(o, 1);
-    prism_session_options_set_fallback(o, fallback);
-    st = prism_session_options_set_providers(o, providers);
-    for (size_t i = 0; !st && opts && opts[i]; i++) st = prism_session_options_add_provider_option_string(o, opts[i]);
-    if (!st) st = prism_session_create_from_memory(env, bytes, size, o, out);
-    prism_session_options_destroy(o);
-    return st;
-}
-
+/* A session on m in this program's env (see pc_session). */
 static prism_status model_session(mb_model *m, const char *providers, int fallback, const char *const *opts,
                                   prism_session **out) {
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    prism_status st = make_session(bytes, size, providers, fallback, opts, out);
-    free(bytes);
-    return st;
-}
-
-/* |a - b| <= 1e-5 + 1e-4 |b| for every element, same shape. */
-static void expect_close(const prism_tensor *got, const prism_tensor *want, const char *label) {
-    CU_ASSERT_FATAL(got != NULL && want != NULL);
-    CU_ASSERT_EQUAL_FATAL(prism_tensor_rank(got), prism_tensor_rank(want));
-    for (size_t i = 0; i < prism_tensor_rank(want); i++)
-        CU_ASSERT_EQUAL_FATAL(prism_tensor_dims(got)[i], prism_tensor_dims(want)[i]);
-    const float *g = prism_tensor_data_const(got), *w = prism_tensor_data_const(want);
-    int64_t n = prism_tensor_element_count(want), bad = 0;
-    for (int64_t i = 0; i < n; i++) {
-        bool same_nan = isnan(g[i]) && isnan(w[i]);
-        if (!same_nan && !(fabsf(g[i] - w[i]) <= 1e-5f + 1e-4f * fabsf(w[i]))) {
-            if (bad++ < 3)
-                fprintf(stderr, "\n  %s: element %lld: example %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
-        }
-    }
-    CU_ASSERT_EQUAL(bad, 0);
-}
-
-static prism_tensor *run1(prism_session *s, const feed *f) {
-    prism_tensor *y = NULL;
-    prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, 1, &y);
-    if (st) fprintf(stderr, "\n  run: %s: %s\n", prism_status_name(st), prism_last_error_message());
-    CU_ASSERT_EQUAL(st, PRISM_OK);
-    return y;
+    return pc_session(env, m, providers, fallback != 0, opts, out);
 }
 
 /* Run the model (output "Y") on the example provider alone and on the CPU
  * provider; every node must be placed on the example provider and the
  * results must agree. Frees m and the feed. */
-static void compare_with_cpu(mb_model *m, feed *f, const char *label) {
+static void compare_with_cpu(mb_model *m, pc_feed *f, const char *label) {
     prism_session *cpu = NULL, *ex = NULL;
     prism_status st = model_session(m, "cpu", 1, NULL, &cpu);
     if (st) fprintf(stderr, "\n  %s: cpu session: %s\n", label, prism_last_error_message());
@@ -145,24 +54,15 @@ static void compare_with_cpu(mb_model *m, feed *f, const char *label) {
             UNIT_OK(prism_session_node_placement(ex, i, &p));
             CU_ASSERT_STRING_EQUAL(p.provider, "example");
         }
-        prism_tensor *want = run1(cpu, f), *got = run1(ex, f);
-        if (want && got) expect_close(got, want, label);
+        prism_tensor *want = pc_run1(cpu, f), *got = pc_run1(ex, f);
+        if (want && got) pc_expect_close(got, want, 1e-5f, 1e-4f, "example", label);
         prism_tensor_destroy(want);
         prism_tensor_destroy(got);
     }
     prism_session_destroy(cpu);
     prism_session_destroy(ex);
-    feed_free(f);
+    pc_feed_free(f);
     mb_free(m);
-}
-
-/* A model with one node `op` reading `inputs` and writing Y. */
-static mb_model *one_node(int64_t opset, const char *op, const char *inputs, Onnx__NodeProto **node) {
-    mb_model *m = mb_new(opset);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    Onnx__NodeProto *n = mb_node(m, op, "n0", inputs, "Y");
-    if (node) *node = n;
-    return m;
 }
 
 #define D(...) (const int64_t[]){__VA_ARGS__}
@@ -228,7 +128,7 @@ static void test_device_count_env(void) {
 }
 
 static void test_bad_options(void) {
-    mb_model *m = one_node(17, "Relu", "X", NULL);
+    mb_model *m = pc_one_node(17, "Relu", "X", NULL);
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(2, 3));
     prism_session *s = NULL;
     MB_EXPECT_FAIL(PRISM_ERR_INVALID_ARGUMENT,
@@ -436,10 +336,10 @@ static void test_abi_memory(void) {
 /* ---- element-wise ops --------------------------------------------------------------- */
 
 static void binary_case(const char *op, int ra, const int64_t *da, int rb, const int64_t *db) {
-    mb_model *m = one_node(17, op, "A,B", NULL);
-    feed f = {0};
-    feed_input(m, &f, "A", ra, da, -2.0f, 2.0f);
-    feed_input(m, &f, "B", rb, db, 0.5f, 2.0f); /* away from 0 for Div */
+    mb_model *m = pc_one_node(17, op, "A,B", NULL);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "A", ra, da, -2.0f, 2.0f);
+    pc_feed_float(m, &f, "B", rb, db, 0.5f, 2.0f); /* away from 0 for Div */
     char label[64];
     snprintf(label, sizeof label, "%s rank %d x rank %d", op, ra, rb);
     compare_with_cpu(m, &f, label);
@@ -459,19 +359,19 @@ static void test_binary(void) {
     binary_case("Add", 2, D(0, 3), 1, D(3));          /* empty */
     binary_case("Mul", 4, D(1, 64, 7, 7), 3, D(64, 1, 1)); /* per-channel scale */
     /* A constant operand (uploaded once at compile). */
-    mb_model *m = one_node(13, "Mul", "A,W", NULL);
-    feed f = {0};
-    feed_input(m, &f, "A", 2, D(4, 6), -1.0f, 1.0f);
-    init_rnd(m, "W", 1, D(6), -1.0f, 1.0f);
+    mb_model *m = pc_one_node(13, "Mul", "A,W", NULL);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "A", 2, D(4, 6), -1.0f, 1.0f);
+    pc_init_float(m, "W", 1, D(6), -1.0f, 1.0f);
     compare_with_cpu(m, &f, "Mul by an initializer");
 }
 
 static void unary_case(int64_t opset, const char *op, const char *attr, float value) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(opset, op, "X", &n);
+    mb_model *m = pc_one_node(opset, op, "X", &n);
     if (attr) mb_attr_float(m, n, attr, value);
-    feed f = {0};
-    feed_input(m, &f, "X", 3, D(2, 5, 11), -6.0f, 6.0f);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 3, D(2, 5, 11), -6.0f, 6.0f);
     compare_with_cpu(m, &f, op);
 }
 
@@ -487,37 +387,37 @@ static void test_unary(void) {
 static void test_clip(void) {
     /* Opset 6: bounds are attributes. */
     Onnx__NodeProto *n;
-    mb_model *m = one_node(6, "Clip", "X", &n);
+    mb_model *m = pc_one_node(6, "Clip", "X", &n);
     mb_attr_float(m, n, "min", -0.5f);
     mb_attr_float(m, n, "max", 1.5f);
-    feed f = {0};
-    feed_input(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
     compare_with_cpu(m, &f, "Clip-6");
     /* Opset 13: constant bounds. */
-    m = one_node(13, "Clip", "X,lo,hi", NULL);
+    m = pc_one_node(13, "Clip", "X,lo,hi", NULL);
     mb_init_float(m, "lo", 0, NULL, (const float[]){-1.0f});
     mb_init_float(m, "hi", 0, NULL, (const float[]){0.25f});
-    feed_input(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
+    pc_feed_float(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
     compare_with_cpu(m, &f, "Clip-13 constant bounds");
     /* Runtime min (in device memory), no max. */
-    m = one_node(13, "Clip", "X,lo", NULL);
-    feed_input(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
-    feed_input(m, &f, "lo", 0, NULL, -0.5f, 0.5f);
+    m = pc_one_node(13, "Clip", "X,lo", NULL);
+    pc_feed_float(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
+    pc_feed_float(m, &f, "lo", 0, NULL, -0.5f, 0.5f);
     compare_with_cpu(m, &f, "Clip-13 runtime min");
     /* Only max. */
-    m = one_node(12, "Clip", "X,,hi", NULL);
-    feed_input(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
-    feed_input(m, &f, "hi", 0, NULL, -0.5f, 0.5f);
+    m = pc_one_node(12, "Clip", "X,,hi", NULL);
+    pc_feed_float(m, &f, "X", 2, D(8, 9), -3.0f, 3.0f);
+    pc_feed_float(m, &f, "hi", 0, NULL, -0.5f, 0.5f);
     compare_with_cpu(m, &f, "Clip-12 runtime max only");
     /* min > max: every element becomes max. */
-    m = one_node(13, "Clip", "X,lo,hi", NULL);
+    m = pc_one_node(13, "Clip", "X,lo,hi", NULL);
     mb_init_float(m, "lo", 0, NULL, (const float[]){1.0f});
     mb_init_float(m, "hi", 0, NULL, (const float[]){0.5f});
-    feed_input(m, &f, "X", 2, D(3, 4), -3.0f, 3.0f);
+    pc_feed_float(m, &f, "X", 2, D(3, 4), -3.0f, 3.0f);
     compare_with_cpu(m, &f, "Clip-13 min > max");
     /* No bounds at all. */
-    m = one_node(13, "Clip", "X", NULL);
-    feed_input(m, &f, "X", 1, D(17), -3.0f, 3.0f);
+    m = pc_one_node(13, "Clip", "X", NULL);
+    pc_feed_float(m, &f, "X", 1, D(17), -3.0f, 3.0f);
     compare_with_cpu(m, &f, "Clip-13 unbounded");
 }
 
@@ -535,11 +435,11 @@ typedef struct conv_case {
 
 static void run_conv(const conv_case *c) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(11, "Conv", c->bias ? "X,W,B" : "X,W", &n);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, c->x, -1.0f, 1.0f);
-    init_rnd(m, "W", 4, c->w, -1.0f, 1.0f);
-    if (c->bias) init_rnd(m, "B", 1, c->w, -1.0f, 1.0f);
+    mb_model *m = pc_one_node(11, "Conv", c->bias ? "X,W,B" : "X,W", &n);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, c->x, -1.0f, 1.0f);
+    pc_init_float(m, "W", 4, c->w, -1.0f, 1.0f);
+    if (c->bias) pc_init_float(m, "B", 1, c->w, -1.0f, 1.0f);
     if (c->group > 1) mb_attr_int(m, n, "group", c->group);
     if (c->auto_pad) mb_attr_string(m, n, "auto_pad", c->auto_pad);
     if (c->pads) mb_attr_ints(m, n, "pads", 4, c->pads);
@@ -573,12 +473,12 @@ static void test_conv(void) {
 static void gemm_case(const char *label, int64_t opset, int64_t m_, int64_t n_, int64_t k_, int ta, int tb,
                       float alpha, float beta, int c_rank, const int64_t *c_dims) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(opset, "Gemm", c_rank >= 0 ? "A,B,C" : "A,B", &n);
-    feed f = {0};
+    mb_model *m = pc_one_node(opset, "Gemm", c_rank >= 0 ? "A,B,C" : "A,B", &n);
+    pc_feed f = {0};
     int64_t da[2] = {ta ? k_ : m_, ta ? m_ : k_}, db[2] = {tb ? n_ : k_, tb ? k_ : n_};
-    feed_input(m, &f, "A", 2, da, -1.0f, 1.0f);
-    init_rnd(m, "B", 2, db, -1.0f, 1.0f);
-    if (c_rank >= 0) feed_input(m, &f, "C", c_rank, c_dims, -1.0f, 1.0f);
+    pc_feed_float(m, &f, "A", 2, da, -1.0f, 1.0f);
+    pc_init_float(m, "B", 2, db, -1.0f, 1.0f);
+    if (c_rank >= 0) pc_feed_float(m, &f, "C", c_rank, c_dims, -1.0f, 1.0f);
     if (ta) mb_attr_int(m, n, "transA", 1);
     if (tb) mb_attr_int(m, n, "transB", 1);
     if (alpha != 1.0f) mb_attr_float(m, n, "alpha", alpha);
@@ -598,11 +498,11 @@ static void test_gemm(void) {
 }
 
 static void matmul_case(const char *label, int ra, const int64_t *da, int rb, const int64_t *db, bool b_const) {
-    mb_model *m = one_node(13, "MatMul", "A,B", NULL);
-    feed f = {0};
-    feed_input(m, &f, "A", ra, da, -1.0f, 1.0f);
-    if (b_const) init_rnd(m, "B", rb, db, -1.0f, 1.0f);
-    else feed_input(m, &f, "B", rb, db, -1.0f, 1.0f);
+    mb_model *m = pc_one_node(13, "MatMul", "A,B", NULL);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "A", ra, da, -1.0f, 1.0f);
+    if (b_const) pc_init_float(m, "B", rb, db, -1.0f, 1.0f);
+    else pc_feed_float(m, &f, "B", rb, db, -1.0f, 1.0f);
     compare_with_cpu(m, &f, label);
 }
 
@@ -627,11 +527,11 @@ static void test_matmul(void) {
  * also a graph output: intermediates are made and freed on the device. */
 static void test_chain(void) {
     mb_model *m = mb_new(13);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, D(1, 4, 9, 9), -1.0f, 1.0f);
-    init_rnd(m, "W1", 4, D(4, 4, 3, 3), -0.5f, 0.5f);
-    init_rnd(m, "W2", 4, D(4, 4, 3, 3), -0.5f, 0.5f);
-    init_rnd(m, "B2", 1, D(4), -0.5f, 0.5f);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, D(1, 4, 9, 9), -1.0f, 1.0f);
+    pc_init_float(m, "W1", 4, D(4, 4, 3, 3), -0.5f, 0.5f);
+    pc_init_float(m, "W2", 4, D(4, 4, 3, 3), -0.5f, 0.5f);
+    pc_init_float(m, "B2", 1, D(4), -0.5f, 0.5f);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_output(m, "R", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_attr_ints(m, mb_node(m, "Conv", "c1", "X,W1", "C1"), "pads", 4, D(1, 1, 1, 1));
@@ -647,8 +547,8 @@ static void test_chain(void) {
     UNIT_OK(prism_session_run(cpu, f.names, (const prism_tensor *const *)f.t, f.n, NULL, 2, want));
     for (int rep = 0; rep < 2; rep++) { /* the second run reuses nothing of the first */
         UNIT_OK(prism_session_run(ex, f.names, (const prism_tensor *const *)f.t, f.n, NULL, 2, got));
-        expect_close(got[0], want[0], "chain Y");
-        expect_close(got[1], want[1], "chain R");
+        pc_expect_close(got[0], want[0], 1e-5f, 1e-4f, "example", "chain Y");
+        pc_expect_close(got[1], want[1], 1e-5f, 1e-4f, "example", "chain R");
         prism_tensor_destroy(got[0]);
         prism_tensor_destroy(got[1]);
     }
@@ -656,7 +556,7 @@ static void test_chain(void) {
     prism_tensor_destroy(want[1]);
     prism_session_destroy(cpu);
     prism_session_destroy(ex);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
 }
 
@@ -666,8 +566,8 @@ static void test_chain(void) {
  * data goes there, back, and there again. */
 static void split_case(const char *affinity) {
     mb_model *m = mb_new(13);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, D(2, 3, 8, 8), -1.0f, 1.0f);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, D(2, 3, 8, 8), -1.0f, 1.0f);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_node(m, "Relu", "r1", "X", "A");
     Onnx__NodeProto *pool = mb_node(m, "MaxPool", "pool", "A", "P");
@@ -694,13 +594,13 @@ static void split_case(const char *affinity) {
     }
     /* X in, A out to the pool (and with the affinity: P in, Y out). */
     CU_ASSERT(prism_session_copy_count(mixed) >= (affinity ? 4u : 2u));
-    prism_tensor *want = run1(cpu, &f), *got = run1(mixed, &f);
-    if (want && got) expect_close(got, want, "Relu-MaxPool-Relu");
+    prism_tensor *want = pc_run1(cpu, &f), *got = pc_run1(mixed, &f);
+    if (want && got) pc_expect_close(got, want, 1e-5f, 1e-4f, "example", "Relu-MaxPool-Relu");
     prism_tensor_destroy(want);
     prism_tensor_destroy(got);
     prism_session_destroy(cpu);
     prism_session_destroy(mixed);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
 }
 
@@ -711,9 +611,9 @@ static void test_split_with_cpu(void) {
 
 static void test_capacity(void) {
     /* The weights do not fit: session creation fails, naming the reason. */
-    mb_model *m = one_node(13, "Conv", "X,W", NULL);
+    mb_model *m = pc_one_node(13, "Conv", "X,W", NULL);
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 4, D(1, 16, 8, 8));
-    init_rnd(m, "W", 4, D(16, 16, 3, 3), -1.0f, 1.0f); /* 9216 bytes */
+    pc_init_float(m, "W", 4, D(16, 16, 3, 3), -1.0f, 1.0f); /* 9216 bytes */
     prism_session *s = NULL;
     const char *const tiny[] = {"example:capacity_mb=0.005", NULL}; /* 5242 bytes */
     MB_EXPECT_FAIL(PRISM_ERR_OUT_OF_MEMORY, model_session(m, "example", 0, tiny, &s), "out of device memory",
@@ -721,12 +621,12 @@ static void test_capacity(void) {
     mb_free(m);
 
     /* The data does not fit: the run fails; the session stays usable. */
-    m = one_node(13, "Relu", "X", NULL);
+    m = pc_one_node(13, "Relu", "X", NULL);
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(-1, 64));
     const char *const small[] = {"example:capacity_mb=0.05", NULL}; /* 52428 bytes */
     UNIT_OK(model_session(m, "example", 0, small, &s));
-    feed f = {.n = 1, .names = {"X"}};
-    float *v = rnd_values(2, D(512, 64), -1.0f, 1.0f);
+    pc_feed f = {.n = 1, .names = {"X"}};
+    float *v = pc_rnd_values(2, D(512, 64), -1.0f, 1.0f);
     f.t[0] = mb_float_tensor(2, D(512, 64), v); /* 128 KiB */
     prism_tensor *y = NULL;
     prism_status st = prism_session_run(s, f.names, (const prism_tensor *const *)f.t, 1, NULL, 1, &y);
@@ -735,33 +635,33 @@ static void test_capacity(void) {
     prism_tensor_destroy(f.t[0]);
     f.t[0] = mb_float_tensor(2, D(16, 64), v); /* 4 KiB in, 4 KiB out */
     for (int rep = 0; rep < 20; rep++) { /* nothing leaked by the failure or the runs */
-        y = run1(s, &f);
+        y = pc_run1(s, &f);
         CU_ASSERT_FATAL(y != NULL);
         const float *yd = prism_tensor_data_const(y);
         for (int i = 0; i < 16 * 64; i++) CU_ASSERT_EQUAL(yd[i], v[i] < 0 ? 0.0f : v[i]);
         prism_tensor_destroy(y);
     }
     free(v);
-    feed_free(&f);
+    pc_feed_free(&f);
     prism_session_destroy(s);
     mb_free(m);
 }
 
 /* A shape the kernel rejects at run time gives an error naming the node. */
 static void test_runtime_shape_error(void) {
-    mb_model *m = one_node(13, "MatMul", "A,B", NULL);
+    mb_model *m = pc_one_node(13, "MatMul", "A,B", NULL);
     mb_input(m, "A", PRISM_DTYPE_FLOAT, 2, D(-1, -1));
     mb_input(m, "B", PRISM_DTYPE_FLOAT, 2, D(-1, -1));
     prism_session *s = NULL;
     UNIT_OK(model_session(m, "example", 0, NULL, &s));
-    feed f = {.n = 2, .names = {"A", "B"}};
+    pc_feed f = {.n = 2, .names = {"A", "B"}};
     float z[12] = {0};
     f.t[0] = mb_float_tensor(2, D(2, 3), z);
     f.t[1] = mb_float_tensor(2, D(4, 3), z);
     prism_tensor *y = NULL;
     MB_EXPECT_FAIL(PRISM_ERR_RUNTIME, prism_session_run(s, f.names, (const prism_tensor *const *)f.t, 2, NULL, 1, &y),
                    "n0", "MatMul", "A's last dim is 3");
-    feed_free(&f);
+    pc_feed_free(&f);
     prism_session_destroy(s);
     mb_free(m);
 }
@@ -771,7 +671,7 @@ static void test_runtime_shape_error(void) {
 
 typedef struct worker {
     prism_session *s;
-    const feed *f;
+    const pc_feed *f;
     const float *want;
     int64_t count;
     int failures;
@@ -792,17 +692,17 @@ static void *worker_main(void *arg) {
 
 static void test_concurrent_runs(void) {
     mb_model *m = mb_new(13);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, D(1, 3, 16, 16), -1.0f, 1.0f);
-    init_rnd(m, "W", 4, D(8, 3, 3, 3), -1.0f, 1.0f);
-    init_rnd(m, "M", 2, D(16, 10), -1.0f, 1.0f);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, D(1, 3, 16, 16), -1.0f, 1.0f);
+    pc_init_float(m, "W", 4, D(8, 3, 3, 3), -1.0f, 1.0f);
+    pc_init_float(m, "M", 2, D(16, 10), -1.0f, 1.0f);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_attr_ints(m, mb_node(m, "Conv", "c", "X,W", "C"), "pads", 4, D(1, 1, 1, 1));
     mb_node(m, "Relu", "r", "C", "R");
     mb_node(m, "MatMul", "mm", "R,M", "Y");
     prism_session *s = NULL;
     UNIT_OK(model_session(m, "example", 0, NULL, &s));
-    prism_tensor *ref = run1(s, &f);
+    prism_tensor *ref = pc_run1(s, &f);
     CU_ASSERT_FATAL(ref != NULL);
     worker w[N_THREADS];
     pthread_t th[N_THREADS];
@@ -817,7 +717,7 @@ static void test_concurrent_runs(void) {
     }
     prism_tensor_destroy(ref);
     prism_session_destroy(s);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
 }
 
@@ -833,9 +733,9 @@ static void test_declined(void) {
     MB_EXPECT_FAIL(PRISM_ERR_NOT_SUPPORTED, model_session(m, "example", 0, NULL, &s), "n0");
     mb_free(m);
     Onnx__NodeProto *n;
-    m = one_node(13, "Conv", "X,W", &n);
+    m = pc_one_node(13, "Conv", "X,W", &n);
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 3, D(1, 2, 9));
-    init_rnd(m, "W", 3, D(2, 2, 3), -1.0f, 1.0f);
+    pc_init_float(m, "W", 3, D(2, 2, 3), -1.0f, 1.0f);
     MB_EXPECT_FAIL(PRISM_ERR_NOT_SUPPORTED, model_session(m, "example", 0, NULL, &s), "n0");
     UNIT_OK(model_session(m, "example,cpu", 1, NULL, &s)); /* goes to the CPU */
     prism_session_destroy(s);

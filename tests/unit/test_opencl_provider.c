@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "model_builder.h"
+#include "provider_compare.h"
 #if PRISM_TEST_HAVE_OPENCL
 #include "ocl_kernel.h"
 #endif
@@ -45,6 +46,7 @@ static size_t provider_index(prism_env *e, const char *name) {
 }
 
 static int suite_init(void) {
+    pc_seed(777);
     if (prism_env_create(&env) != PRISM_OK) return 1;
     if (prism_env_load_provider(env, "opencl") == PRISM_OK) {
         size_t p = provider_index(env, "opencl");
@@ -62,98 +64,23 @@ static int suite_clean(void) {
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static uint64_t rng_state = 777;
-static float rnd(float lo, float hi) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (float)((double)(z >> 11) / 9007199254740992.0);
-}
-
-static float *rnd_values(int rank, const int64_t *dims, float lo, float hi) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v) abort();
-    for (int64_t i = 0; i < n; i++) v[i] = rnd(lo, hi);
-    return v;
-}
-
-typedef struct feed {
-    size_t n;
-    const char *names[4];
-    prism_tensor *t[4];
-} feed;
-
-static void feed_input(mb_model *m, feed *f, const char *name, int rank, const int64_t *dims) {
-    mb_input(m, name, PRISM_DTYPE_FLOAT, rank, dims);
-    float *v = rnd_values(rank, dims, -1.0f, 1.0f);
-    f->names[f->n] = name;
-    f->t[f->n++] = mb_float_tensor(rank, dims, v);
-    free(v);
-}
-
-static void feed_free(feed *f) {
-    for (size_t i = 0; i < f->n; i++) prism_tensor_destroy(f->t[i]);
-    f->n = 0;
-}
-
-static void init_rnd(mb_model *m, const char *name, int rank, const int64_t *dims, float lo, float hi) {
-    float *v = rnd_values(rank, dims, lo, hi);
-    mb_init_float(m, name, rank, dims, v);
-    free(v);
-}
-
 static prism_status model_session_in(prism_env *e, mb_model *m, const char *providers, const char *const *opts,
                                      prism_session **out) {
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    prism_session_options *o;
-    prism_status st = prism_session_options_create(&o);
-    if (!st) {
-        prism_session_options_set_environment(o, 0);
-        prism_session_options_set_fallback(o, 0);
-        st = prism_session_options_set_providers(o, providers);
-        if (!st && strstr(providers, "opencl")) st = prism_session_options_add_provider_option_string(o, cache_opt);
-        for (size_t i = 0; !st && opts && opts[i]; i++)
-            st = prism_session_options_add_provider_option_string(o, opts[i]);
-        if (!st) st = prism_session_create_from_memory(e, bytes, size, o, out);
-        prism_session_options_destroy(o);
-    }
-    free(bytes);
-    return st;
+    const char *all[16];
+    size_t n = 0;
+    if (strstr(providers, "opencl")) all[n++] = cache_opt;
+    for (size_t i = 0; opts && opts[i] && n < 15; i++) all[n++] = opts[i];
+    all[n] = NULL;
+    return pc_session(e, m, providers, false, all, out);
 }
 
 static prism_status model_session(mb_model *m, const char *providers, prism_session **out) {
     return model_session_in(env, m, providers, NULL, out);
 }
 
-/* Close enough: the two providers sum in different orders. */
-static void expect_close(const prism_tensor *got, const prism_tensor *want, const char *label) {
-    CU_ASSERT_FATAL(got != NULL && want != NULL);
-    CU_ASSERT_EQUAL_FATAL(prism_tensor_rank(got), prism_tensor_rank(want));
-    for (size_t i = 0; i < prism_tensor_rank(want); i++)
-        CU_ASSERT_EQUAL_FATAL(prism_tensor_dims(got)[i], prism_tensor_dims(want)[i]);
-    const float *g = prism_tensor_data_const(got), *w = prism_tensor_data_const(want);
-    int64_t n = prism_tensor_element_count(want), bad = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!(isnan(g[i]) && isnan(w[i])) && !(fabsf(g[i] - w[i]) <= 1e-4f + 1e-4f * fabsf(w[i])))
-            if (bad++ < 3) fprintf(stderr, "\n  %s: element %lld: opencl %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
-    CU_ASSERT_EQUAL(bad, 0);
-}
-
-static prism_tensor *run1(prism_session *s, const feed *f) {
-    prism_tensor *y = NULL;
-    prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, 1, &y);
-    if (st) fprintf(stderr, "\n  run: %s: %s\n", prism_status_name(st), prism_last_error_message());
-    CU_ASSERT_EQUAL(st, PRISM_OK);
-    return y;
-}
-
 /* Run m (output "Y") on opencl alone (no fallback: every node must be
  * claimed) and on the CPU; results must agree. Frees m and the feed. */
-static void compare_with_cpu(mb_model *m, feed *f, const char *label) {
+static void compare_with_cpu(mb_model *m, pc_feed *f, const char *label) {
     prism_session *cpu = NULL, *ocl = NULL;
     prism_status st = model_session(m, "cpu", &cpu);
     CU_ASSERT_EQUAL(st, PRISM_OK);
@@ -161,23 +88,15 @@ static void compare_with_cpu(mb_model *m, feed *f, const char *label) {
     if (st) fprintf(stderr, "\n  %s: opencl session: %s\n", label, prism_last_error_message());
     CU_ASSERT_EQUAL(st, PRISM_OK);
     if (cpu && ocl) {
-        prism_tensor *want = run1(cpu, f), *got = run1(ocl, f);
-        if (want && got) expect_close(got, want, label);
+        prism_tensor *want = pc_run1(cpu, f), *got = pc_run1(ocl, f);
+        if (want && got) pc_expect_close(got, want, 1e-4f, 1e-4f, "opencl", label);
         prism_tensor_destroy(want);
         prism_tensor_destroy(got);
     }
     prism_session_destroy(cpu);
     prism_session_destroy(ocl);
-    feed_free(f);
+    pc_feed_free(f);
     mb_free(m);
-}
-
-static mb_model *one_node(int64_t opset, const char *op, const char *inputs, Onnx__NodeProto **node) {
-    mb_model *m = mb_new(opset);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    Onnx__NodeProto *n = mb_node(m, op, "n0", inputs, "Y");
-    if (node) *node = n;
-    return m;
 }
 
 /* ---- devices ------------------------------------------------------------------- */
@@ -327,12 +246,12 @@ static void capture(void *user, prism_log_level level, const char *message) {
     pthread_mutex_unlock(&c->lock);
 }
 
-static mb_model *gemm_model(feed *f) {
+static mb_model *gemm_model(pc_feed *f) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(13, "Gemm", "A,B,C", &n);
-    feed_input(m, f, "A", 2, D(70, 40));
-    init_rnd(m, "B", 2, D(40, 50), -1.0f, 1.0f);
-    init_rnd(m, "C", 1, D(50), -1.0f, 1.0f);
+    mb_model *m = pc_one_node(13, "Gemm", "A,B,C", &n);
+    pc_feed_float(m, f, "A", 2, D(70, 40), -1.0f, 1.0f);
+    pc_init_float(m, "B", 2, D(40, 50), -1.0f, 1.0f);
+    pc_init_float(m, "C", 1, D(50), -1.0f, 1.0f);
     return m;
 }
 
@@ -346,8 +265,8 @@ static void run_fresh(const char *dir, log_capture *log, const prism_tensor *wan
     prism_env_set_logger(e, capture, log, PRISM_LOG_DEBUG);
     UNIT_OK(prism_env_load_provider(e, "cpu"));
     UNIT_OK(prism_env_load_provider(e, "opencl"));
-    feed f = {0};
-    rng_state = 4242;
+    pc_feed f = {0};
+    pc_seed(4242);
     mb_model *m = gemm_model(&f);
     prism_session *s = NULL;
     size_t size;
@@ -364,12 +283,12 @@ static void run_fresh(const char *dir, log_capture *log, const prism_tensor *wan
     if (st) fprintf(stderr, "\n  session: %s\n", prism_last_error_message());
     CU_ASSERT_EQUAL(st, PRISM_OK);
     if (s) {
-        prism_tensor *got = run1(s, &f);
-        if (got && want) expect_close(got, want, "gemm through the cache");
+        prism_tensor *got = pc_run1(s, &f);
+        if (got && want) pc_expect_close(got, want, 1e-4f, 1e-4f, "opencl", "gemm through the cache");
         prism_tensor_destroy(got);
     }
     prism_session_destroy(s);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
     prism_env_destroy(e);
 }
@@ -381,14 +300,14 @@ static void test_program_cache(void) {
     snprintf(dir, sizeof dir, "%s/cache-check", cache_dir);
     mb_rmtree(dir);
     /* The reference result, on the CPU. */
-    feed f = {0};
-    rng_state = 4242;
+    pc_feed f = {0};
+    pc_seed(4242);
     mb_model *m = gemm_model(&f);
     prism_session *cpu = NULL;
     UNIT_OK(model_session(m, "cpu", &cpu));
-    prism_tensor *want = run1(cpu, &f);
+    prism_tensor *want = pc_run1(cpu, &f);
     prism_session_destroy(cpu);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
 
     run_fresh(dir, &log, want); /* cold: built from source, written */
@@ -435,13 +354,13 @@ static void test_program_cache(void) {
 /* A program that does not compile: the error carries the build log. */
 static void test_build_error(void) {
     SKIP_WITHOUT_DEVICE();
-    feed f = {0};
+    pc_feed f = {0};
     mb_model *m = gemm_model(&f);
     const char *opts[] = {"opencl:build_options=-DT=no_such_type_here", NULL};
     prism_session *s = NULL;
     MB_EXPECT_FAIL(PRISM_ERR_PROVIDER, model_session_in(env, m, "opencl", opts, &s), "clBuildProgram failed",
                    "CL_BUILD_PROGRAM_FAILURE (-11)", "build log", "no_such_type_here");
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
     /* The provider is still usable afterwards. */
     m = gemm_model(&f);
@@ -498,11 +417,11 @@ static void test_conv(void) {
         const conv_case *c = &cases[i];
         const int sp = c->rank - 2;
         Onnx__NodeProto *n;
-        feed f = {0};
-        mb_model *m = one_node(13, "Conv", c->bias ? "X,W,B" : "X,W", &n);
-        feed_input(m, &f, "X", c->rank, c->x);
-        init_rnd(m, "W", c->rank, c->w, -1.0f, 1.0f);
-        if (c->bias) init_rnd(m, "B", 1, D(c->w[0]), -1.0f, 1.0f);
+        pc_feed f = {0};
+        mb_model *m = pc_one_node(13, "Conv", c->bias ? "X,W,B" : "X,W", &n);
+        pc_feed_float(m, &f, "X", c->rank, c->x, -1.0f, 1.0f);
+        pc_init_float(m, "W", c->rank, c->w, -1.0f, 1.0f);
+        if (c->bias) pc_init_float(m, "B", 1, D(c->w[0]), -1.0f, 1.0f);
         mb_attr_int(m, n, "group", c->group);
         mb_attr_ints(m, n, "strides", (size_t)sp, c->strides);
         mb_attr_ints(m, n, "dilations", (size_t)sp, c->dil);
@@ -529,16 +448,16 @@ static void test_gemm(void) {
                  {64, 1, 40, 0, 0, 1.0f, 1.0f, 3}, {100, 2048, 40, 0, 0, 1.0f, 0.5f, 3}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Onnx__NodeProto *n;
-        feed f = {0};
+        pc_feed f = {0};
         bool has_c = cases[i].crank >= 0;
-        mb_model *m = one_node(13, "Gemm", has_c ? "A,B,C" : "A,B", &n);
+        mb_model *m = pc_one_node(13, "Gemm", has_c ? "A,B,C" : "A,B", &n);
         int64_t M = cases[i].m, K = cases[i].k, N = cases[i].n;
-        feed_input(m, &f, "A", 2, cases[i].ta ? D(K, M) : D(M, K));
-        init_rnd(m, "B", 2, cases[i].tb ? D(N, K) : D(K, N), -1.0f, 1.0f);
-        if (cases[i].crank == 0) init_rnd(m, "C", 0, NULL, -1.0f, 1.0f);
-        if (cases[i].crank == 1) init_rnd(m, "C", 1, D(N), -1.0f, 1.0f);
-        if (cases[i].crank == 2) init_rnd(m, "C", 2, D(M, 1), -1.0f, 1.0f);
-        if (cases[i].crank == 3) init_rnd(m, "C", 2, D(M, N), -1.0f, 1.0f);
+        pc_feed_float(m, &f, "A", 2, cases[i].ta ? D(K, M) : D(M, K), -1.0f, 1.0f);
+        pc_init_float(m, "B", 2, cases[i].tb ? D(N, K) : D(K, N), -1.0f, 1.0f);
+        if (cases[i].crank == 0) pc_init_float(m, "C", 0, NULL, -1.0f, 1.0f);
+        if (cases[i].crank == 1) pc_init_float(m, "C", 1, D(N), -1.0f, 1.0f);
+        if (cases[i].crank == 2) pc_init_float(m, "C", 2, D(M, 1), -1.0f, 1.0f);
+        if (cases[i].crank == 3) pc_init_float(m, "C", 2, D(M, N), -1.0f, 1.0f);
         mb_attr_int(m, n, "transA", cases[i].ta);
         mb_attr_int(m, n, "transB", cases[i].tb);
         mb_attr_float(m, n, "alpha", cases[i].alpha);
@@ -561,10 +480,10 @@ static void test_matmul(void) {
         {3, 3, {3, 20, 50}, {3, 50, 33}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        feed f = {0};
-        mb_model *m = one_node(13, "MatMul", "A,B", NULL);
-        feed_input(m, &f, "A", cases[i].ra, cases[i].a);
-        feed_input(m, &f, "B", cases[i].rb, cases[i].b);
+        pc_feed f = {0};
+        mb_model *m = pc_one_node(13, "MatMul", "A,B", NULL);
+        pc_feed_float(m, &f, "A", cases[i].ra, cases[i].a, -1.0f, 1.0f);
+        pc_feed_float(m, &f, "B", cases[i].rb, cases[i].b, -1.0f, 1.0f);
         char label[64];
         snprintf(label, sizeof label, "matmul case %zu", i);
         compare_with_cpu(m, &f, label);
@@ -593,9 +512,9 @@ static void test_pools(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int sp = cases[i].rank - 2;
         Onnx__NodeProto *n;
-        feed f = {0};
-        mb_model *m = one_node(19, cases[i].op, "X", &n);
-        feed_input(m, &f, "X", cases[i].rank, cases[i].x);
+        pc_feed f = {0};
+        mb_model *m = pc_one_node(19, cases[i].op, "X", &n);
+        pc_feed_float(m, &f, "X", cases[i].rank, cases[i].x, -1.0f, 1.0f);
         mb_attr_ints(m, n, "kernel_shape", (size_t)sp, cases[i].k);
         mb_attr_ints(m, n, "strides", (size_t)sp, cases[i].s);
         if (!cases[i].auto_pad) mb_attr_ints(m, n, "pads", (size_t)(2 * sp), cases[i].pads);
@@ -607,23 +526,23 @@ static void test_pools(void) {
     }
     const char *globals[] = {"GlobalAveragePool", "GlobalMaxPool"};
     for (int g = 0; g < 2; g++) {
-        feed f = {0};
-        mb_model *m = one_node(13, globals[g], "X", NULL);
-        feed_input(m, &f, "X", 4, D(2, 5, 13, 11));
+        pc_feed f = {0};
+        mb_model *m = pc_one_node(13, globals[g], "X", NULL);
+        pc_feed_float(m, &f, "X", 4, D(2, 5, 13, 11), -1.0f, 1.0f);
         compare_with_cpu(m, &f, globals[g]);
     }
 }
 
 static void test_batchnorm(void) {
     SKIP_WITHOUT_DEVICE();
-    feed f = {0};
+    pc_feed f = {0};
     Onnx__NodeProto *n;
-    mb_model *m = one_node(15, "BatchNormalization", "X,S,B,M,V", &n);
-    feed_input(m, &f, "X", 4, D(2, 6, 5, 7));
-    init_rnd(m, "S", 1, D(6), 0.5f, 2.0f);
-    init_rnd(m, "B", 1, D(6), -1.0f, 1.0f);
-    init_rnd(m, "M", 1, D(6), -0.5f, 0.5f);
-    init_rnd(m, "V", 1, D(6), 0.1f, 2.0f);
+    mb_model *m = pc_one_node(15, "BatchNormalization", "X,S,B,M,V", &n);
+    pc_feed_float(m, &f, "X", 4, D(2, 6, 5, 7), -1.0f, 1.0f);
+    pc_init_float(m, "S", 1, D(6), 0.5f, 2.0f);
+    pc_init_float(m, "B", 1, D(6), -1.0f, 1.0f);
+    pc_init_float(m, "M", 1, D(6), -0.5f, 0.5f);
+    pc_init_float(m, "V", 1, D(6), 0.1f, 2.0f);
     mb_attr_float(m, n, "epsilon", 1e-3f);
     compare_with_cpu(m, &f, "batchnorm");
 }
@@ -631,18 +550,18 @@ static void test_batchnorm(void) {
 /* Conv -> Relu and Gemm -> Clip: fused on the device, same results. */
 static void test_fused_activation(void) {
     SKIP_WITHOUT_DEVICE();
-    feed f = {0};
+    pc_feed f = {0};
     mb_model *m = mb_new(13);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed_input(m, &f, "X", 4, D(1, 3, 9, 9));
-    init_rnd(m, "W", 4, D(4, 3, 3, 3), -1.0f, 1.0f);
+    pc_feed_float(m, &f, "X", 4, D(1, 3, 9, 9), -1.0f, 1.0f);
+    pc_init_float(m, "W", 4, D(4, 3, 3, 3), -1.0f, 1.0f);
     mb_node(m, "Conv", "c", "X,W", "T");
     mb_node(m, "Relu", "r", "T", "Y");
     compare_with_cpu(m, &f, "conv+relu");
     m = mb_new(13);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed_input(m, &f, "A", 2, D(40, 40));
-    init_rnd(m, "B", 2, D(40, 40), -1.0f, 1.0f);
+    pc_feed_float(m, &f, "A", 2, D(40, 40), -1.0f, 1.0f);
+    pc_init_float(m, "B", 2, D(40, 40), -1.0f, 1.0f);
     mb_init_float(m, "lo", 0, NULL, (const float[]){-0.25f});
     mb_init_float(m, "hi", 0, NULL, (const float[]){0.5f});
     mb_node(m, "Gemm", "g", "A,B", "T");
@@ -654,7 +573,7 @@ static void test_fused_activation(void) {
 
 typedef struct thread_arg {
     prism_session *s;
-    const feed *f;
+    const pc_feed *f;
     const prism_tensor *want;
     int bad;
 } thread_arg;
@@ -680,12 +599,12 @@ static void *runner(void *p) {
 
 static void test_concurrent_runs(void) {
     SKIP_WITHOUT_DEVICE();
-    feed f = {0};
+    pc_feed f = {0};
     mb_model *m = mb_new(13);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed_input(m, &f, "X", 4, D(1, 4, 12, 12));
-    init_rnd(m, "W", 4, D(8, 4, 3, 3), -1.0f, 1.0f);
-    init_rnd(m, "W2", 4, D(8, 8, 1, 1), -1.0f, 1.0f);
+    pc_feed_float(m, &f, "X", 4, D(1, 4, 12, 12), -1.0f, 1.0f);
+    pc_init_float(m, "W", 4, D(8, 4, 3, 3), -1.0f, 1.0f);
+    pc_init_float(m, "W2", 4, D(8, 8, 1, 1), -1.0f, 1.0f);
     mb_node(m, "Conv", "c1", "X,W", "T");
     Onnx__NodeProto *p = mb_node(m, "MaxPool", "p", "T", "U");
     mb_attr_ints(m, p, "kernel_shape", 2, D(2, 2));
@@ -694,7 +613,7 @@ static void test_concurrent_runs(void) {
     prism_session *cpu = NULL, *ocl = NULL;
     UNIT_OK(model_session(m, "cpu", &cpu));
     UNIT_OK(model_session(m, "opencl", &ocl));
-    prism_tensor *want = run1(cpu, &f);
+    prism_tensor *want = pc_run1(cpu, &f);
     CU_ASSERT_FATAL(want != NULL);
     pthread_t th[4];
     thread_arg args[4];
@@ -711,7 +630,7 @@ static void test_concurrent_runs(void) {
     prism_tensor_destroy(want);
     prism_session_destroy(cpu);
     prism_session_destroy(ocl);
-    feed_free(&f);
+    pc_feed_free(&f);
     mb_free(m);
 }
 

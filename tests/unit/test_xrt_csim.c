@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "model_builder.h"
+#include "provider_compare.h"
 #include "unit_util.h"
 
 static prism_env *env;
@@ -25,6 +26,7 @@ static bool have_xrt;
 static int suite_init(void) {
     unsetenv("XILINX_XRT");
     unsetenv("XCL_EMULATION_MODE");
+    pc_seed(4242);
     if (prism_env_create(&env) != PRISM_OK) return 1;
     have_xrt = prism_env_load_provider(env, "xrt") == PRISM_OK;
     if (!have_xrt) fprintf(stderr, "\n  the xrt provider is not built here (no XRT SDK): nothing to test\n");
@@ -36,58 +38,8 @@ static int suite_clean(void) {
     return 0;
 }
 
-static uint64_t rng_state = 4242;
-static float rnd(float lo, float hi) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (float)((double)(z >> 11) / 9007199254740992.0);
-}
-
-static float *rnd_values(int rank, const int64_t *dims, float lo, float hi) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v) abort();
-    for (int64_t i = 0; i < n; i++) v[i] = rnd(lo, hi);
-    return v;
-}
-
-typedef struct feed {
-    size_t n;
-    const char *names[4];
-    prism_tensor *t[4];
-} feed;
-
-static void feed_input(mb_model *m, feed *f, const char *name, int rank, const int64_t *dims) {
-    mb_input(m, name, PRISM_DTYPE_FLOAT, rank, dims);
-    float *v = rnd_values(rank, dims, -2.0f, 2.0f);
-    f->names[f->n] = name;
-    f->t[f->n++] = mb_float_tensor(rank, dims, v);
-    free(v);
-}
-
-static void init_rnd(mb_model *m, const char *name, int rank, const int64_t *dims) {
-    float *v = rnd_values(rank, dims, -1.0f, 1.0f);
-    mb_init_float(m, name, rank, dims, v);
-    free(v);
-}
-
 static prism_status make_session(mb_model *m, const char *providers, const char *const *opts, prism_session **out) {
-    prism_session_options *o;
-    prism_status st = prism_session_options_create(&o);
-    if (st) return st;
-    prism_session_options_set_environment(o, 0);
-    prism_session_options_set_threads(o, 1);
-    st = prism_session_options_set_providers(o, providers);
-    for (size_t i = 0; !st && opts && opts[i]; i++) st = prism_session_options_add_provider_option_string(o, opts[i]);
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    if (!st) st = prism_session_create_from_memory(env, bytes, size, o, out);
-    free(bytes);
-    prism_session_options_destroy(o);
-    return st;
+    return pc_session(env, m, providers, true, opts, out);
 }
 
 static const char *const CSIM[] = {"xrt:csim=1", NULL};
@@ -95,30 +47,16 @@ static const char *const CSIM[] = {"xrt:csim=1", NULL};
 #define MAX_OUTPUTS 4
 
 /* Every output of s (at most MAX_OUTPUTS) into y; false on a failed run. */
-static bool run_all(prism_session *s, const feed *f, size_t n_out, prism_tensor **y) {
+static bool run_all(prism_session *s, const pc_feed *f, size_t n_out, prism_tensor **y) {
     prism_status st = prism_session_run(s, f->names, (const prism_tensor *const *)f->t, f->n, NULL, n_out, y);
     if (st) fprintf(stderr, "\n  run: %s: %s\n", prism_status_name(st), prism_last_error_message());
     CU_ASSERT_EQUAL(st, PRISM_OK);
     return st == PRISM_OK;
 }
 
-/* |got - want| <= 1e-5 + 1e-4 |want| everywhere (same shape). */
-static void expect_close(const prism_tensor *got, const prism_tensor *want, const char *label) {
-    CU_ASSERT_FATAL(got != NULL && want != NULL);
-    CU_ASSERT_EQUAL_FATAL(prism_tensor_rank(got), prism_tensor_rank(want));
-    for (size_t i = 0; i < prism_tensor_rank(want); i++)
-        CU_ASSERT_EQUAL_FATAL(prism_tensor_dims(got)[i], prism_tensor_dims(want)[i]);
-    const float *g = prism_tensor_data_const(got), *w = prism_tensor_data_const(want);
-    int64_t n = prism_tensor_element_count(want), bad = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabsf(g[i] - w[i]) <= 1e-5f + 1e-4f * fabsf(w[i])) && bad++ < 3)
-            fprintf(stderr, "\n  %s: element %lld: xrt csim %.9g, cpu %.9g", label, (long long)i, g[i], w[i]);
-    CU_ASSERT_EQUAL(bad, 0);
-}
-
 /* Run m on xrt,cpu with csim=1 and on cpu alone: every node must be on xrt
  * (counted: `on_xrt` of them) and the outputs must agree. Frees m and f. */
-static void compare(mb_model *m, feed *f, const char *label, size_t on_xrt) {
+static void compare(mb_model *m, pc_feed *f, const char *label, size_t on_xrt) {
     if (!have_xrt) goto done;
     prism_session *cpu = NULL, *x = NULL;
     UNIT_OK(make_session(m, "cpu", NULL, &cpu));
@@ -141,7 +79,7 @@ static void compare(mb_model *m, feed *f, const char *label, size_t on_xrt) {
         CU_ASSERT_FATAL(n_out >= 1 && n_out <= MAX_OUTPUTS);
         prism_tensor *want[MAX_OUTPUTS] = {NULL}, *got[MAX_OUTPUTS] = {NULL};
         if (run_all(cpu, f, n_out, want) && run_all(x, f, n_out, got))
-            for (size_t k = 0; k < n_out; k++) expect_close(got[k], want[k], label);
+            for (size_t k = 0; k < n_out; k++) pc_expect_close(got[k], want[k], 1e-5f, 1e-4f, "xrt csim", label);
         for (size_t k = 0; k < n_out; k++) {
             prism_tensor_destroy(want[k]);
             prism_tensor_destroy(got[k]);
@@ -153,14 +91,6 @@ done:
     for (size_t i = 0; i < f->n; i++) prism_tensor_destroy(f->t[i]);
     f->n = 0;
     mb_free(m);
-}
-
-static mb_model *one_node(int64_t opset, const char *op, const char *inputs, Onnx__NodeProto **node) {
-    mb_model *m = mb_new(opset);
-    mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    Onnx__NodeProto *n = mb_node(m, op, "n0", inputs, "Y");
-    if (node) *node = n;
-    return m;
 }
 
 #define D(...) (const int64_t[]){__VA_ARGS__}
@@ -191,11 +121,11 @@ static void test_conv(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const conv_case *c = &cases[i];
         Onnx__NodeProto *n;
-        mb_model *m = one_node(13, "Conv", c->bias ? "X,W,B" : "X,W", &n);
-        feed f = {0};
-        feed_input(m, &f, "X", 4, c->x);
-        init_rnd(m, "W", 4, c->w);
-        if (c->bias) init_rnd(m, "B", 1, c->w);
+        mb_model *m = pc_one_node(13, "Conv", c->bias ? "X,W,B" : "X,W", &n);
+        pc_feed f = {0};
+        pc_feed_float(m, &f, "X", 4, c->x, -2.0f, 2.0f);
+        pc_init_float(m, "W", 4, c->w, -1.0f, 1.0f);
+        if (c->bias) pc_init_float(m, "B", 1, c->w, -1.0f, 1.0f);
         if (c->group > 1) mb_attr_int(m, n, "group", c->group);
         if (c->auto_pad) mb_attr_string(m, n, "auto_pad", c->auto_pad);
         if (c->pads) mb_attr_ints(m, n, "pads", 4, c->pads);
@@ -210,11 +140,11 @@ static void test_conv(void) {
 static void gemm_case(const char *label, int64_t M, int64_t N, int64_t K, int ta, int tb, int c_rank,
                       const int64_t *c_dims, float alpha, float beta) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(13, "Gemm", c_rank ? "A,B,C" : "A,B", &n);
-    feed f = {0};
-    feed_input(m, &f, "A", 2, ta ? D(K, M) : D(M, K));
-    init_rnd(m, "B", 2, tb ? D(N, K) : D(K, N));
-    if (c_rank) init_rnd(m, "C", c_rank, c_dims);
+    mb_model *m = pc_one_node(13, "Gemm", c_rank ? "A,B,C" : "A,B", &n);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "A", 2, ta ? D(K, M) : D(M, K), -2.0f, 2.0f);
+    pc_init_float(m, "B", 2, tb ? D(N, K) : D(K, N), -1.0f, 1.0f);
+    if (c_rank) pc_init_float(m, "C", c_rank, c_dims, -1.0f, 1.0f);
     if (ta) mb_attr_int(m, n, "transA", 1);
     if (tb) mb_attr_int(m, n, "transB", 1);
     if (alpha != 1.0f) mb_attr_float(m, n, "alpha", alpha);
@@ -241,10 +171,10 @@ static void test_matmul(void) {
         {"3-D batched", 3, 3, {3, 4, 5}, {3, 5, 2}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        mb_model *m = one_node(13, "MatMul", "A,B", NULL);
-        feed f = {0};
-        feed_input(m, &f, "A", cases[i].ra, cases[i].a);
-        feed_input(m, &f, "B", cases[i].rb, cases[i].b);
+        mb_model *m = pc_one_node(13, "MatMul", "A,B", NULL);
+        pc_feed f = {0};
+        pc_feed_float(m, &f, "A", cases[i].ra, cases[i].a, -2.0f, 2.0f);
+        pc_feed_float(m, &f, "B", cases[i].rb, cases[i].b, -2.0f, 2.0f);
         compare(m, &f, cases[i].label, 1);
     }
 }
@@ -254,11 +184,11 @@ static void test_matmul(void) {
 static void binary_case(const char *op, int ra, const int64_t *da, int rb, const int64_t *db, bool b_const) {
     char label[64];
     snprintf(label, sizeof label, "%s rank %d x rank %d%s", op, ra, rb, b_const ? " (constant)" : "");
-    mb_model *m = one_node(13, op, "A,B", NULL);
-    feed f = {0};
-    feed_input(m, &f, "A", ra, da);
-    if (b_const) init_rnd(m, "B", rb, db);
-    else feed_input(m, &f, "B", rb, db);
+    mb_model *m = pc_one_node(13, op, "A,B", NULL);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "A", ra, da, -2.0f, 2.0f);
+    if (b_const) pc_init_float(m, "B", rb, db, -1.0f, 1.0f);
+    else pc_feed_float(m, &f, "B", rb, db, -2.0f, 2.0f);
     compare(m, &f, label, 1);
 }
 
@@ -275,21 +205,21 @@ static void test_binary(void) {
 }
 
 static void test_relu_clip(void) {
-    mb_model *m = one_node(13, "Relu", "X", NULL);
-    feed f = {0};
-    feed_input(m, &f, "X", 3, D(2, 5, 7));
+    mb_model *m = pc_one_node(13, "Relu", "X", NULL);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 3, D(2, 5, 7), -2.0f, 2.0f);
     compare(m, &f, "Relu", 1);
     /* Clip-13 with constant bounds (ReLU6), and Clip-6 with attributes */
-    m = one_node(13, "Clip", "X,lo,hi", NULL);
-    feed_input(m, &f, "X", 2, D(9, 9));
+    m = pc_one_node(13, "Clip", "X,lo,hi", NULL);
+    pc_feed_float(m, &f, "X", 2, D(9, 9), -2.0f, 2.0f);
     mb_init_float(m, "lo", 0, NULL, (const float[]){0.0f});
     mb_init_float(m, "hi", 0, NULL, (const float[]){0.5f});
     compare(m, &f, "Clip-13 [0, 0.5]", 1);
     Onnx__NodeProto *n;
-    m = one_node(6, "Clip", "X", &n);
+    m = pc_one_node(6, "Clip", "X", &n);
     mb_attr_float(m, n, "min", -0.25f);
     mb_attr_float(m, n, "max", 1.0f);
-    feed_input(m, &f, "X", 1, D(40));
+    pc_feed_float(m, &f, "X", 1, D(40), -2.0f, 2.0f);
     compare(m, &f, "Clip-6 attributes", 1);
 }
 
@@ -298,9 +228,9 @@ static void test_relu_clip(void) {
 static void pool_case(const char *label, const char *op, const int64_t *x, const int64_t *k, const int64_t *pads,
                       const int64_t *strides, int ceil_mode, int count_include_pad) {
     Onnx__NodeProto *n;
-    mb_model *m = one_node(13, op, "X", &n);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, x);
+    mb_model *m = pc_one_node(13, op, "X", &n);
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, x, -2.0f, 2.0f);
     if (k) mb_attr_ints(m, n, "kernel_shape", 2, k);
     if (pads) mb_attr_ints(m, n, "pads", 4, pads);
     if (strides) mb_attr_ints(m, n, "strides", 2, strides);
@@ -322,11 +252,11 @@ static void test_pool(void) {
 static void test_fused_chain(void) {
     mb_model *m = mb_new(13);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, D(1, 4, 6, 6));
-    init_rnd(m, "W", 4, D(4, 4, 3, 3));
-    init_rnd(m, "B", 1, D(4));
-    init_rnd(m, "S", 3, D(4, 1, 1));
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, D(1, 4, 6, 6), -2.0f, 2.0f);
+    pc_init_float(m, "W", 4, D(4, 4, 3, 3), -1.0f, 1.0f);
+    pc_init_float(m, "B", 1, D(4), -1.0f, 1.0f);
+    pc_init_float(m, "S", 3, D(4, 1, 1), -1.0f, 1.0f);
     mb_init_float(m, "lo", 0, NULL, (const float[]){0.0f});
     mb_init_float(m, "hi", 0, NULL, (const float[]){0.3f});
     Onnx__NodeProto *c = mb_node(m, "Conv", "conv", "X,W,B", "C");
@@ -345,12 +275,12 @@ static void concat_case(const char *label, int64_t axis, int rank, int n_in, con
     char inputs[16] = "";
     for (int k = 0; k < n_in; k++) strcat(strcat(inputs, k ? "," : ""), names[k]);
     Onnx__NodeProto *n;
-    mb_model *m = one_node(13, "Concat", inputs, &n);
+    mb_model *m = pc_one_node(13, "Concat", inputs, &n);
     mb_attr_int(m, n, "axis", axis);
-    feed f = {0};
+    pc_feed f = {0};
     for (int k = 0; k < n_in; k++) {
-        if (last_const && k == n_in - 1) init_rnd(m, names[k], rank, dims[k]);
-        else feed_input(m, &f, names[k], rank, dims[k]);
+        if (last_const && k == n_in - 1) pc_init_float(m, names[k], rank, dims[k], -1.0f, 1.0f);
+        else pc_feed_float(m, &f, names[k], rank, dims[k], -2.0f, 2.0f);
     }
     compare(m, &f, label, 1);
 }
@@ -374,10 +304,10 @@ static void test_view_chains(void) {
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_output(m, "V2", PRISM_DTYPE_FLOAT, -1, NULL);
     mb_output(m, "U", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed f = {0};
-    feed_input(m, &f, "X", 4, D(1, 3, 6, 6));
-    init_rnd(m, "W", 4, D(4, 3, 3, 3));
-    init_rnd(m, "FW", 2, D(144, 4));
+    pc_feed f = {0};
+    pc_feed_float(m, &f, "X", 4, D(1, 3, 6, 6), -2.0f, 2.0f);
+    pc_init_float(m, "W", 4, D(4, 3, 3, 3), -1.0f, 1.0f);
+    pc_init_float(m, "FW", 2, D(144, 4), -1.0f, 1.0f);
     const int64_t shape[] = {1, -1}, sq_axes[] = {2, 3}, unsq_axes[] = {-1};
     mb_init(m, "shape", PRISM_DTYPE_INT64, 1, D(2), shape, sizeof shape);
     mb_init(m, "sq", PRISM_DTYPE_INT64, 1, D(2), sq_axes, sizeof sq_axes);
@@ -400,7 +330,7 @@ static void test_view_chains(void) {
     /* opset 11: Flatten axis 2, Squeeze/Unsqueeze with attribute axes */
     m = mb_new(11);
     mb_output(m, "Y", PRISM_DTYPE_FLOAT, -1, NULL);
-    feed_input(m, &f, "X", 4, D(2, 3, 4, 1));
+    pc_feed_float(m, &f, "X", 4, D(2, 3, 4, 1), -2.0f, 2.0f);
     Onnx__NodeProto *n = mb_node(m, "Squeeze", "sq", "X", "S");
     mb_attr_ints(m, n, "axes", 1, D(3));
     mb_node(m, "Relu", "relu", "S", "R");
@@ -410,8 +340,8 @@ static void test_view_chains(void) {
     mb_attr_int(m, n, "axis", 2);
     compare(m, &f, "opset 11 Squeeze/Unsqueeze attributes, Flatten axis 2", 4);
     /* a view whose input is the unit input, as the unit output */
-    m = one_node(13, "Reshape", "X,shape", NULL);
-    feed_input(m, &f, "X", 3, D(2, 3, 4));
+    m = pc_one_node(13, "Reshape", "X,shape", NULL);
+    pc_feed_float(m, &f, "X", 3, D(2, 3, 4), -2.0f, 2.0f);
     mb_init(m, "shape", PRISM_DTYPE_INT64, 1, D(3), (const int64_t[]){0, 4, -1}, 3 * sizeof(int64_t));
     compare(m, &f, "Reshape of a unit input with 0 and -1", 1);
 }
@@ -453,7 +383,7 @@ static void expect_placed(mb_model *m, const char *label, const char *provider, 
 static void test_move_declined(void) {
     if (!have_xrt) return;
     Onnx__NodeProto *n;
-    mb_model *m = one_node(13, "Concat", "A,B", &n); /* 2100 x 2 tiny copies */
+    mb_model *m = pc_one_node(13, "Concat", "A,B", &n); /* 2100 x 2 tiny copies */
     mb_attr_int(m, n, "axis", 2);
     mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
     mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 3));
@@ -465,21 +395,21 @@ static void test_move_declined(void) {
     mb_input(m, "A", PRISM_DTYPE_INT64, 1, D(2));
     mb_input(m, "B", PRISM_DTYPE_INT64, 1, D(3));
     expect_placed(m, "int64 Concat", "cpu", "is not float32");
-    m = one_node(13, "Reshape", "X,shape", NULL); /* shape computed at run time */
+    m = pc_one_node(13, "Reshape", "X,shape", NULL); /* shape computed at run time */
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(4, 6));
     mb_input(m, "shape", PRISM_DTYPE_INT64, 1, D(2));
     expect_placed(m, "Reshape with a graph-input shape", "cpu", "target shape is not a constant int64");
-    m = one_node(13, "Unsqueeze", "X,axes", NULL); /* axes not constant */
+    m = pc_one_node(13, "Unsqueeze", "X,axes", NULL); /* axes not constant */
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 2, D(4, 6));
     mb_input(m, "axes", PRISM_DTYPE_INT64, 1, D(1));
     expect_placed(m, "Unsqueeze with graph-input axes", "cpu", "axes are not constant int64");
-    m = one_node(13, "MatMul", "A,B", NULL); /* batch dims that broadcast */
+    m = pc_one_node(13, "MatMul", "A,B", NULL); /* batch dims that broadcast */
     mb_input(m, "A", PRISM_DTYPE_FLOAT, 4, D(3, 1, 3, 4));
     mb_input(m, "B", PRISM_DTYPE_FLOAT, 4, D(1, 2, 4, 2));
     expect_placed(m, "MatMul with broadcast batch dims", "cpu", "broadcast batches are not lowered");
     /* and the limit is a count of copies, not of bytes: one big block each is
      * claimed */
-    m = one_node(13, "Concat", "A,B", &n);
+    m = pc_one_node(13, "Concat", "A,B", &n);
     mb_attr_int(m, n, "axis", 0);
     mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
     mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2100, 1, 2));
@@ -490,7 +420,7 @@ static void test_move_declined(void) {
  * naming the node; with xrt,cpu everything goes to the CPU. */
 static void test_csim_needs_option(void) {
     if (!have_xrt) return;
-    mb_model *m = one_node(13, "Relu", "X", NULL);
+    mb_model *m = pc_one_node(13, "Relu", "X", NULL);
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 1, D(4));
     prism_session *s = NULL;
     prism_session_options *o;
@@ -527,20 +457,20 @@ static void test_declined(void) {
         const char *label;
         mb_model *m;
     } cases[3];
-    mb_model *m = one_node(13, "Add", "A,B", NULL); /* two-axis broadcast */
+    mb_model *m = pc_one_node(13, "Add", "A,B", NULL); /* two-axis broadcast */
     mb_input(m, "A", PRISM_DTYPE_FLOAT, 3, D(2, 3, 4));
     mb_input(m, "B", PRISM_DTYPE_FLOAT, 3, D(2, 1, 4));
     cases[0].label = "Add with a two-axis broadcast";
     cases[0].m = m;
     Onnx__NodeProto *n;
-    m = one_node(13, "MaxPool", "X", &n); /* window past the line buffers */
+    m = pc_one_node(13, "MaxPool", "X", &n); /* window past the line buffers */
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 4, D(1, 1, 20, 20));
     mb_attr_ints(m, n, "kernel_shape", 2, D(17, 17));
     cases[1].label = "MaxPool 17x17";
     cases[1].m = m;
-    m = one_node(13, "Conv", "X,W", NULL); /* 1-D convolution */
+    m = pc_one_node(13, "Conv", "X,W", NULL); /* 1-D convolution */
     mb_input(m, "X", PRISM_DTYPE_FLOAT, 3, D(1, 2, 9));
-    init_rnd(m, "W", 3, D(2, 2, 3));
+    pc_init_float(m, "W", 3, D(2, 2, 3), -1.0f, 1.0f);
     cases[2].label = "Conv 1-D";
     cases[2].m = m;
     for (int i = 0; i < 3; i++) {
