@@ -200,6 +200,90 @@ static prism_status parse_xml(span xml, xm_xclbin *x, char *err, size_t n) {
     return PRISM_OK;
 }
 
+/* A NUL within the first `cap` bytes of p. */
+static bool terminated(const unsigned char *p, size_t cap) { return memchr(p, 0, cap) != NULL; }
+
+/*
+ * XRT reads an xclbin trusting its numbers: section offsets and sizes, the
+ * entry counts of IP_LAYOUT, MEM_TOPOLOGY and CONNECTIVITY, the indices a
+ * connection holds, the NUL of every name. A damaged file then makes it
+ * read past its buffers and crash the process (seen: a corrupted section
+ * offset ends in a segfault inside xrtDeviceLoadXclbinFile). So before a
+ * file goes anywhere near XRT, every one of those is checked here.
+ */
+static prism_status check_layout(const unsigned char *data, size_t bytes, uint32_t n_sections, const xm_xclbin *meta,
+                                 char *err, size_t n) {
+    const size_t hdr = offsetof(struct axlf, m_sections), sh = sizeof(struct axlf_section_header);
+    int64_t n_ip = -1, n_mem = -1;
+    const unsigned char *conn = NULL, *ips = NULL;
+    uint64_t conn_size = 0;
+    for (uint32_t i = 0; i < n_sections; i++) {
+        const unsigned char *s = data + hdr + (size_t)i * sh;
+        uint32_t kind = rd32(s + offsetof(struct axlf_section_header, m_sectionKind));
+        uint64_t off = rd64(s + offsetof(struct axlf_section_header, m_sectionOffset));
+        uint64_t size = rd64(s + offsetof(struct axlf_section_header, m_sectionSize));
+        if (off > bytes || size > bytes - off || off < hdr + (uint64_t)n_sections * sh)
+            return fail(err, n, PRISM_ERR_INVALID_ARGUMENT,
+                        "xclbin section %u (kind %u) at %llu+%llu lies outside the file (%zu bytes)", i, kind,
+                        (unsigned long long)off, (unsigned long long)size, bytes);
+        if (!terminated(s + offsetof(struct axlf_section_header, m_sectionName), 16))
+            return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "xclbin section %u has an unterminated name", i);
+        const unsigned char *sec = data + off;
+        size_t entry = kind == IP_LAYOUT      ? sizeof(struct ip_data)
+                       : kind == MEM_TOPOLOGY ? sizeof(struct mem_data)
+                       : kind == CONNECTIVITY ? sizeof(struct connection)
+                                              : 0;
+        if (!entry) continue;
+        /* All three start with an int32 count, their array at offset 8 (ip,
+         * mem: 8-byte aligned) or 4 (connection). */
+        size_t first = kind == CONNECTIVITY ? offsetof(struct connectivity, m_connection)
+                       : kind == IP_LAYOUT  ? offsetof(struct ip_layout, m_ip_data)
+                                            : offsetof(struct mem_topology, m_mem_data);
+        int32_t count = size >= 4 ? (int32_t)rd32(sec) : -1;
+        if (count < 0 || size < first || (uint64_t)count > (size - first) / entry)
+            return fail(err, n, PRISM_ERR_INVALID_ARGUMENT,
+                        "xclbin section %u (kind %u) counts %d entries that do not fit in its %llu bytes", i, kind,
+                        count, (unsigned long long)size);
+        for (int32_t e = 0; e < count; e++) {
+            const unsigned char *item = sec + first + (size_t)e * entry;
+            bool ok = kind == IP_LAYOUT      ? terminated(item + offsetof(struct ip_data, m_name), 64)
+                      : kind == MEM_TOPOLOGY ? terminated(item + offsetof(struct mem_data, m_tag), 16)
+                                             : true;
+            if (!ok)
+                return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "xclbin section %u entry %d has an unterminated name",
+                            i, e);
+        }
+        if (kind == IP_LAYOUT) n_ip = count, ips = sec + first;
+        if (kind == MEM_TOPOLOGY) n_mem = count;
+        if (kind == CONNECTIVITY) conn = sec, conn_size = (uint64_t)count;
+    }
+    /* Every connection names an existing compute unit and memory bank, and
+     * an argument that the unit's kernel (its IP name is "kernel:instance")
+     * has in the metadata. */
+    for (uint64_t e = 0; conn && e < conn_size; e++) {
+        const unsigned char *c = conn + offsetof(struct connectivity, m_connection) + e * sizeof(struct connection);
+        int32_t arg = (int32_t)rd32(c + offsetof(struct connection, arg_index));
+        int32_t ip = (int32_t)rd32(c + offsetof(struct connection, m_ip_layout_index));
+        int32_t mem = (int32_t)rd32(c + offsetof(struct connection, mem_data_index));
+        if (arg < 0 || ip < 0 || mem < 0 || ip >= n_ip || mem >= n_mem)
+            return fail(err, n, PRISM_ERR_INVALID_ARGUMENT,
+                        "xclbin connection %llu (argument %d, compute unit %d, bank %d) points outside IP_LAYOUT or "
+                        "MEM_TOPOLOGY",
+                        (unsigned long long)e, arg, ip, mem);
+        const char *ip_name = (const char *)ips + (size_t)ip * sizeof(struct ip_data) + offsetof(struct ip_data, m_name);
+        char kernel[XM_NAME];
+        size_t len = strcspn(ip_name, ":");
+        snprintf(kernel, sizeof kernel, "%.*s", (int)(len < sizeof kernel ? len : sizeof kernel - 1), ip_name);
+        const xm_kernel *k = xm_find_kernel(meta, kernel);
+        if (!k || (uint32_t)arg >= k->n_args)
+            return fail(err, n, PRISM_ERR_INVALID_ARGUMENT,
+                        "xclbin connection %llu names argument %d of compute unit '%.64s', which the metadata does "
+                        "not have",
+                        (unsigned long long)e, arg, kernel);
+    }
+    return PRISM_OK;
+}
+
 prism_status xm_parse(const unsigned char *data, size_t bytes, xm_xclbin *out, char *err, size_t n) {
     memset(out, 0, sizeof *out);
     const size_t hdr = offsetof(struct axlf, m_sections);
@@ -208,12 +292,13 @@ prism_status xm_parse(const unsigned char *data, size_t bytes, xm_xclbin *out, c
         return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "not an xclbin (no 'xclbin2' magic)");
     uint64_t length = rd64(data + offsetof(struct axlf, m_header.m_length));
     uint32_t n_sections = rd32(data + offsetof(struct axlf, m_header.m_numSections));
-    if (length > bytes)
+    if (length != bytes)
         return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "the xclbin header claims %llu bytes; the file has %zu",
                     (unsigned long long)length, bytes);
     if (n_sections > XCLBIN_MAX_NUM_SECTION || hdr + (size_t)n_sections * sh > bytes)
         return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "the xclbin section table (%u sections) is truncated",
                     n_sections);
+
     memcpy(out->uuid, data + offsetof(struct axlf, m_header.uuid), 16);
     for (uint32_t i = 0; i < n_sections; i++) {
         const unsigned char *s = data + hdr + (size_t)i * sh;
@@ -224,6 +309,7 @@ prism_status xm_parse(const unsigned char *data, size_t bytes, xm_xclbin *out, c
             return fail(err, n, PRISM_ERR_INVALID_ARGUMENT, "the EMBEDDED_METADATA section lies outside the file");
         span xml = {(const char *)data + off, (const char *)data + off + size};
         prism_status st = parse_xml(xml, out, err, n);
+        if (!st) st = check_layout(data, bytes, n_sections, out, err, n);
         if (st) xm_free(out);
         return st;
     }

@@ -401,6 +401,68 @@ static void test_concat_session(void) {
 
 /* ---- environments in which XRT would end the process --------------------------------- */
 
+/* ---- damaged xclbins reaching XRT ------------------------------------------------- */
+
+/* XRT reads an xclbin trusting its offsets, counts and indices: a damaged
+ * file that passed a loose check crashed inside xrtDeviceLoadXclbinFile
+ * (a section offset) and xrtPLKernelOpen (a connection's argument index).
+ * Each file here goes to the noop device in a child: the session is created
+ * or refused with a message, and the child never dies of a signal. */
+static char damaged_path[4200];
+
+static int damaged_session(void) {
+    prism_env *env = NULL;
+    if (prism_env_create(&env) || prism_env_load_provider(env, "xrt")) return 70;
+    mb_model *m = small_cnn();
+    size_t size;
+    uint8_t *bytes = mb_pack(m, &size);
+    mb_free(m);
+    char opt[4300];
+    snprintf(opt, sizeof opt, "xrt:xclbin=%s", damaged_path);
+    prism_session_options *o = NULL;
+    prism_session *s = NULL;
+    int rc = prism_session_options_create(&o) ? 71 : 0;
+    if (!rc) {
+        prism_session_options_set_environment(o, 0);
+        if (prism_session_options_set_providers(o, "xrt,cpu") || prism_session_options_add_provider_option_string(o, opt))
+            rc = 72;
+    }
+    if (!rc && prism_session_create_from_memory(env, bytes, size, o, &s) && !*prism_last_error_message()) rc = 73;
+    prism_session_destroy(s);
+    prism_session_options_destroy(o);
+    free(bytes);
+    prism_env_destroy(env);
+    return rc;
+}
+
+static void test_damaged_xclbins(void) {
+    if (!xrt_calls_ok()) return;
+    FILE *f = fopen(xclbin, "rb");
+    CU_ASSERT_FATAL(f != NULL);
+    unsigned char good[1 << 16];
+    size_t n = fread(good, 1, sizeof good, f);
+    fclose(f);
+    CU_ASSERT_FATAL(n > 1024 && n < sizeof good);
+    snprintf(damaged_path, sizeof damaged_path, "%s/damaged.xclbin", xrt_root);
+    unsigned char buf[1 << 16];
+    uint64_t rng = 31;
+    int crashed = 0;
+    for (int round = 0; round < 40; round++) {
+        memcpy(buf, good, n);
+        for (int h = 0; h < 1 + round % 3; h++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            /* Half the rounds in the header and section table, half anywhere. */
+            size_t at = (size_t)(rng >> 33) % (round % 2 ? n : 1024);
+            buf[at] ^= (unsigned char)(1u + (rng >> 20) % 255);
+        }
+        CU_ASSERT_FATAL(mb_write_file(damaged_path, buf, n));
+        int rc = in_child(env_noop, damaged_session);
+        if (rc >= 128) crashed++;
+        CU_ASSERT(rc == 0);
+    }
+    CU_ASSERT_EQUAL(crashed, 0);
+}
+
 static const char *want_reason;
 
 /* The provider loads, lists only the csim device, and its properties say why. */
@@ -487,6 +549,7 @@ int main(void) {
     CU_add_test(s, "plumbing: plugin load/unload loop", test_reload_loop);
     CU_add_test(s, "plumbing: raw xrtBOCopy return codes", test_raw_copy);
     CU_add_test(s, "plumbing: Concat and a Flatten output as xrtBOCopy on the noop device", test_concat_session);
+    CU_add_test(s, "plumbing: damaged xclbins on the noop device never kill the process", test_damaged_xclbins);
     CU_add_test(s, "plumbing: environments that would abort XRT leave the process alive", test_dangerous_envs);
     CU_add_test(s, "plumbing: prism devices reports the reason and exits 0", test_prism_devices);
     return unit_run_all();
