@@ -177,6 +177,13 @@ static prism_status un_run(ocl_ctx *ctx, const ocl_node *node, void *state, cons
     const bool cheap = st->op == UN_RELU || st->op == UN_LEAKY_RELU || st->op == UN_CLIP ||
                        st->op == UN_HARD_SIGMOID || st->op == UN_HARD_SWISH || st->op == UN_NEG ||
                        st->op == UN_ABS || st->op == UN_RECIPROCAL || st->op == UN_SQRT;
+    /* Erf and exact Gelu on CPU devices: the device's erf does not
+     * vectorise; kernels/eltwise.cl has a polynomial form that does. */
+    if ((st->op == UN_ERF || st->op == UN_GELU_ERF) && ocl_cpu_kernels(ctx)) {
+        const size_t global = (size_t)x->count;
+        return ocl_launch(ctx, "eltwise", type, st->op == UN_ERF ? "erf_cpu_flat" : "gelu_erf_cpu_flat", 1, &global,
+                          NULL, 3, args);
+    }
     if (cheap && ocl_cpu_kernels(ctx)) {
         const size_t chunks = (size_t)((x->count + OCL_ELT_CHUNK - 1) / OCL_ELT_CHUNK);
         return ocl_launch(ctx, "eltwise", type, "unary_chunk", 1, &chunks, NULL, sizeof args / sizeof args[0], args);
