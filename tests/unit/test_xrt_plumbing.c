@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "model_builder.h"
+#include "provider_compare.h"
 #include "unit_util.h"
 
 static char *xrt_root;    /* folder whose lib links to the system libraries */
@@ -207,7 +208,33 @@ static mb_model *small_cnn(void) {
     return m;
 }
 
-/* One env: the noop device listed first, a session on it, one run to
+/* Run s three times on a zero input X of shape in_dims (rank 4); each run
+ * must succeed with an output of shape out_dims (rank 2). 0, or step (the
+ * run failed) or step + 1 (wrong shape). Values are not looked at: noop
+ * kernels compute nothing. */
+static int run_three(prism_session *s, const int64_t *in_dims, const int64_t *out_dims, int step) {
+    float *x = calloc((size_t)pc_count(4, in_dims), sizeof *x);
+    if (!x) return step;
+    prism_tensor *in = mb_float_tensor(4, in_dims, x), *y = NULL;
+    free(x);
+    const char *names[] = {"X"};
+    int rc = 0;
+    for (int r = 0; !rc && r < 3; r++) {
+        if (prism_session_run(s, names, (const prism_tensor *const *)&in, 1, NULL, 1, &y)) {
+            fprintf(stderr, "\n  run: %s\n", prism_last_error_message());
+            rc = step;
+        } else if (prism_tensor_rank(y) != 2 || prism_tensor_dims(y)[0] != out_dims[0] ||
+                   prism_tensor_dims(y)[1] != out_dims[1]) {
+            rc = step + 1;
+        }
+        prism_tensor_destroy(y);
+        y = NULL;
+    }
+    prism_tensor_destroy(in);
+    return rc;
+}
+
+/* One env: the noop device listed first, a session on it, three runs to
  * completion (the output's shape checked, its values not). */
 static int provider_session(void) {
     prism_env *env = NULL;
@@ -216,21 +243,13 @@ static int provider_session(void) {
     while (pi < prism_env_provider_count(env) && strcmp(prism_env_provider_name(env, pi), "xrt")) pi++;
     if (prism_env_device_count(env, pi) != 2) return 31; /* noop device + csim */
     mb_model *m = small_cnn();
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    mb_free(m);
-    prism_session_options *o = NULL;
     prism_session *s = NULL;
     int rc = 0;
-    if (prism_session_options_create(&o)) rc = 32;
-    if (!rc) {
-        prism_session_options_set_environment(o, 0);
-        if (prism_session_options_set_providers(o, "xrt,cpu")) rc = 33;
-    }
-    if (!rc && prism_session_create_from_memory(env, bytes, size, o, &s)) {
+    if (pc_session(env, m, "xrt,cpu", true, NULL, &s)) {
         fprintf(stderr, "\n  session: %s\n", prism_last_error_message());
         rc = 34;
     }
+    mb_free(m);
     size_t on_xrt = 0;
     for (size_t i = 0; !rc && i < prism_session_node_count(s); i++) {
         prism_node_placement p = {.struct_size = sizeof p};
@@ -243,23 +262,8 @@ static int provider_session(void) {
         fprintf(stderr, "\n%s\n", prism_session_placement(s, "text"));
         rc = 36;
     }
-    float x[3 * 64] = {0};
-    prism_tensor *in = rc ? NULL : mb_float_tensor(4, D(1, 3, 8, 8), x), *y = NULL;
-    const char *names[] = {"X"};
-    for (int r = 0; !rc && r < 3; r++) {
-        if (prism_session_run(s, names, (const prism_tensor *const *)&in, 1, NULL, 1, &y)) {
-            fprintf(stderr, "\n  run: %s\n", prism_last_error_message());
-            rc = 37;
-        } else if (prism_tensor_rank(y) != 2 || prism_tensor_dims(y)[1] != 10) {
-            rc = 38;
-        }
-        prism_tensor_destroy(y);
-        y = NULL;
-    }
-    prism_tensor_destroy(in);
+    if (!rc) rc = run_three(s, D(1, 3, 8, 8), D(1, 10), 37);
     prism_session_destroy(s);
-    prism_session_options_destroy(o);
-    free(bytes);
     prism_env_destroy(env);
     return rc;
 }
@@ -351,43 +355,19 @@ static int concat_session(void) {
     Onnx__NodeProto *k = mb_node(m, "Concat", "concat", "E1,E3", "C");
     mb_attr_int(m, k, "axis", 1);
     mb_node(m, "Flatten", "flat", "C", "Y");
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    mb_free(m);
-    prism_session_options *o = NULL;
     prism_session *s = NULL;
     int rc = 0;
-    if (prism_session_options_create(&o)) rc = 61;
-    if (!rc) {
-        prism_session_options_set_environment(o, 0);
-        prism_session_options_set_fallback(o, 0); /* nothing may go to the CPU */
-        if (prism_session_options_set_providers(o, "xrt")) rc = 62;
-    }
-    if (!rc && prism_session_create_from_memory(env, bytes, size, o, &s)) {
+    if (pc_session(env, m, "xrt", false, NULL, &s)) { /* nothing may go to the CPU */
         fprintf(stderr, "\n  session: %s\n", prism_last_error_message());
         rc = 63;
     }
+    mb_free(m);
     for (size_t i = 0; !rc && i < prism_session_node_count(s); i++) {
         prism_node_placement p = {.struct_size = sizeof p};
         if (prism_session_node_placement(s, i, &p) || strcmp(p.provider, "xrt") || p.device != 0) rc = 64;
     }
-    float x[2 * 4 * 25] = {0};
-    prism_tensor *in = rc ? NULL : mb_float_tensor(4, D(2, 4, 5, 5), x), *y = NULL;
-    const char *names[] = {"X"};
-    for (int r = 0; !rc && r < 3; r++) {
-        if (prism_session_run(s, names, (const prism_tensor *const *)&in, 1, NULL, 1, &y)) {
-            fprintf(stderr, "\n  run: %s\n", prism_last_error_message());
-            rc = 65;
-        } else if (prism_tensor_rank(y) != 2 || prism_tensor_dims(y)[0] != 2 || prism_tensor_dims(y)[1] != 7 * 25) {
-            rc = 66;
-        }
-        prism_tensor_destroy(y);
-        y = NULL;
-    }
-    prism_tensor_destroy(in);
+    if (!rc) rc = run_three(s, D(2, 4, 5, 5), D(2, 7 * 25), 65);
     prism_session_destroy(s);
-    prism_session_options_destroy(o);
-    free(bytes);
     prism_env_destroy(env);
     return rc;
 }
@@ -414,23 +394,14 @@ static int damaged_session(void) {
     prism_env *env = NULL;
     if (prism_env_create(&env) || prism_env_load_provider(env, "xrt")) return 70;
     mb_model *m = small_cnn();
-    size_t size;
-    uint8_t *bytes = mb_pack(m, &size);
-    mb_free(m);
     char opt[4300];
     snprintf(opt, sizeof opt, "xrt:xclbin=%s", damaged_path);
-    prism_session_options *o = NULL;
+    const char *const opts[] = {opt, NULL};
     prism_session *s = NULL;
-    int rc = prism_session_options_create(&o) ? 71 : 0;
-    if (!rc) {
-        prism_session_options_set_environment(o, 0);
-        if (prism_session_options_set_providers(o, "xrt,cpu") || prism_session_options_add_provider_option_string(o, opt))
-            rc = 72;
-    }
-    if (!rc && prism_session_create_from_memory(env, bytes, size, o, &s) && !*prism_last_error_message()) rc = 73;
+    int rc = 0;
+    if (pc_session(env, m, "xrt,cpu", true, opts, &s) && !*prism_last_error_message()) rc = 73;
+    mb_free(m);
     prism_session_destroy(s);
-    prism_session_options_destroy(o);
-    free(bytes);
     prism_env_destroy(env);
     return rc;
 }
