@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cpu_internal.h"
+#include "pv_init.h"
 
 static void cpu_describe(prism_provider *p) {
     char model[128] = "CPU";
@@ -155,11 +156,8 @@ PRISM_PROVIDER_EXPORT uint32_t prism_provider_probe(void) { return PRISM_PROVIDE
 PRISM_PROVIDER_EXPORT prism_status prism_provider_init(const prism_host_api *host, uint32_t host_abi_version,
                                                        prism_provider **out_provider,
                                                        const prism_provider_api **out_api) {
-    if (!host || !out_provider || !out_api) return PRISM_ERR_INVALID_ARGUMENT;
-    if (PRISM_ABI_MAJOR_OF(host_abi_version) != PRISM_PROVIDER_ABI_MAJOR || host->struct_size < PRISM_HOST_API_V1_SIZE) {
-        host->set_error(NULL, "the CPU provider needs host ABI 1.x");
-        return PRISM_ERR_ABI_MISMATCH;
-    }
+    prism_status host_ok = pv_check_host(host, host_abi_version, out_provider, out_api, "the CPU provider");
+    if (host_ok) return host_ok;
     prism_provider *p = calloc(1, sizeof *p);
     if (!p) return PRISM_ERR_OUT_OF_MEMORY;
     p->host = host;

@@ -22,6 +22,7 @@
 #include <xrt/xrt_device.h>
 
 #include "xrt_internal.h"
+#include "pv_init.h"
 
 /* Hardware devices probed at most (noop emulation opens any index). */
 #define XR_MAX_HW 256u
@@ -295,15 +296,8 @@ PRISM_PROVIDER_EXPORT uint32_t prism_provider_probe(void) { return PRISM_PROVIDE
 PRISM_PROVIDER_EXPORT prism_status prism_provider_init(const prism_host_api *host, uint32_t host_abi_version,
                                                        prism_provider **out_provider,
                                                        const prism_provider_api **out_api) {
-    if (!host || !out_provider || !out_api) return PRISM_ERR_INVALID_ARGUMENT;
-    if (PRISM_ABI_MAJOR_OF(host_abi_version) != PRISM_PROVIDER_ABI_MAJOR ||
-        host->struct_size < PRISM_HOST_API_V1_SIZE) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the xrt provider needs host ABI %u.x; the host has %u.%u",
-                 PRISM_PROVIDER_ABI_MAJOR, PRISM_ABI_MAJOR_OF(host_abi_version), PRISM_ABI_MINOR_OF(host_abi_version));
-        host->set_error(NULL, msg);
-        return PRISM_ERR_ABI_MISMATCH;
-    }
+    prism_status host_ok = pv_check_host(host, host_abi_version, out_provider, out_api, "the xrt provider");
+    if (host_ok) return host_ok;
     prism_provider *p = calloc(1, sizeof *p);
     if (!p) return PRISM_ERR_OUT_OF_MEMORY;
     p->host = host;

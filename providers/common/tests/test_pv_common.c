@@ -1,17 +1,19 @@
 /*
  * test_pv_common.c — the providers' shared helpers on their own: handle
  * tables (foreign, stale and garbage handles refused, growth, drain), the
- * attribute getters' type rule and the work counts, over a small fake graph
+ * attribute getters' type rule, the work counts and the host ABI check, over a small fake graph
  * view so that every branch can be reached without a model.
  */
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pv_attr.h"
 #include "pv_cost.h"
 #include "pv_handles.h"
+#include "pv_init.h"
 
 /* ---- handles ---------------------------------------------------------------- */
 
@@ -279,6 +281,33 @@ static void test_work(void) {
     CU_ASSERT_EQUAL(pv_value_elems(&h, (const prism_graph_view *)(const void *)&mm, 0, 7), 7);
 }
 
+/* ---- host ABI check ---------------------------------------------------------- */
+
+static char last_error[256];
+static void f_set_error(prism_host_context *hc, const char *message) {
+    (void)hc;
+    snprintf(last_error, sizeof last_error, "%s", message);
+}
+
+static void test_check_host(void) {
+    prism_host_api h = fake_host();
+    h.struct_size = sizeof h;
+    h.set_error = f_set_error;
+    int p = 0, a = 0;
+    const uint32_t v1_3 = (1u << 16) | 3u, v2_0 = 2u << 16;
+    CU_ASSERT_EQUAL(pv_check_host(&h, PRISM_PROVIDER_ABI_VERSION, &p, &a, "the test provider"), PRISM_OK);
+    CU_ASSERT_EQUAL(pv_check_host(&h, v1_3, &p, &a, "the test provider"), PRISM_OK);
+    CU_ASSERT_EQUAL(pv_check_host(NULL, v1_3, &p, &a, "x"), PRISM_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(pv_check_host(&h, v1_3, NULL, &a, "x"), PRISM_ERR_INVALID_ARGUMENT);
+    last_error[0] = '\0';
+    CU_ASSERT_EQUAL(pv_check_host(&h, v2_0, &p, &a, "the test provider"), PRISM_ERR_ABI_MISMATCH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "the test provider needs host ABI 1.x; the host has 2.0"));
+    h.struct_size = (uint32_t)PRISM_HOST_API_V1_SIZE - 8; /* a 1.x table too small for 1.0's members */
+    last_error[0] = '\0';
+    CU_ASSERT_EQUAL(pv_check_host(&h, v1_3, &p, &a, "the test provider"), PRISM_ERR_ABI_MISMATCH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_error, "the host has 1.3"));
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 1;
     CU_pSuite s = CU_add_suite("pv_common", NULL, NULL);
@@ -286,6 +315,7 @@ int main(void) {
     CU_add_test(s, "handle tables: growth, free list and drain", test_handles_growth_and_drain);
     CU_add_test(s, "attribute getters: a mistyped attribute is absent", test_attrs);
     CU_add_test(s, "node work: bytes and contraction FLOPs", test_work);
+    CU_add_test(s, "host ABI check: major version and table size", test_check_host);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
